@@ -1,0 +1,45 @@
+// The page descriptor: one per simulated 4 KiB frame.
+//
+// The kernel's struct page is 64 bytes; ours must stay at or under 32 so a
+// 64 GiB machine fits in 512 MiB of host memory (DESIGN.md section 6). Links
+// are 32-bit PFNs, not pointers, so lists cost 8 bytes and the array can be
+// an anonymous mapping whose untouched parts cost nothing: booting a 1 TiB
+// machine only writes the descriptors of the head pages it frees.
+//
+// A descriptor that was never written is all zeroes, and all zeroes means
+// "an ordinary page that is not free": the allocator only trusts PG_buddy on
+// the first page of a free block, exactly like the kernel.
+#pragma once
+
+#include <cstdint>
+
+namespace mmsim {
+
+inline constexpr uint32_t PFN_NIL = 0xffffffffu;
+
+// Page flags (a subset of enum pageflags, with our own bit numbers).
+enum PageFlag : uint16_t {
+    PG_buddy = 1u << 0,     // first page of a free block on a buddy free list
+    PG_head = 1u << 1,      // first page of a compound allocation
+    PG_tail = 1u << 2,      // later page of a compound allocation
+    PG_reserved = 1u << 3,  // never given to the buddy allocator (memblock reserved)
+    PG_pcp = 1u << 4,       // on a per-CPU free list (kernel: page->pcp_list)
+    PG_hole = 1u << 5,      // no RAM behind this pfn (a hole inside a zone's span)
+};
+
+struct Page {
+    uint32_t next = 0;  // free list / pcp list link; valid only while on a list
+    uint32_t prev = 0;
+    uint16_t flags = 0;
+    uint8_t order = 0;  // buddy order if PG_buddy or PG_pcp; compound order if PG_head
+    uint8_t mt = 0;     // migratetype of the list the page sits on (buddy or pcp)
+    uint32_t refcount = 0;
+
+    bool test(PageFlag f) const { return (flags & f) != 0; }
+    void set(PageFlag f) { flags = static_cast<uint16_t>(flags | f); }
+    void clear(PageFlag f) { flags = static_cast<uint16_t>(flags & ~f); }
+};
+
+static_assert(sizeof(Page) <= 32, "a page descriptor must stay within 32 bytes");
+
+}  // namespace mmsim

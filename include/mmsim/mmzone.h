@@ -1,0 +1,163 @@
+// Nodes, zones, free areas and per-CPU page lists: the physical memory model.
+//
+// Like Linux (include/linux/mmzone.h), memory is split into NUMA nodes
+// (PglistData) and each node into zones by what hardware can address:
+//
+//   x86-64:  | DMA <16M | DMA32 <4G | Normal ...          | (Movable) (Device)
+//   i386:    | DMA <16M | Normal <896M | HighMem ...      | (Movable)
+//
+// Every node has every zone type of its architecture profile, most of them
+// possibly empty, so a zone's index means the same on every node. A zone
+// spans [zone_start_pfn, zone_start_pfn + spanned_pages); holes inside make
+// present_pages smaller, and memory reserved at boot (kernel image, memmap)
+// makes managed_pages smaller still. Only managed pages ever reach the buddy
+// allocator.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mmsim/mm_types.h"
+#include "mmsim/types.h"
+#include "mmsim/vmstat_items.h"
+
+namespace mmsim {
+
+enum class ZoneKind : uint8_t { DMA, DMA32, Normal, HighMem, Movable, Device };
+const char* zone_kind_name(ZoneKind k);  // "DMA", "DMA32", "Normal", "HighMem", "Movable", "Device"
+
+// At most this many zone types in one profile (x86-64 has 5, i386 has 4).
+inline constexpr unsigned MAX_NR_ZONES_LIMIT = 6;
+
+enum MigrateType : uint8_t {
+    MIGRATE_UNMOVABLE = 0,
+    MIGRATE_MOVABLE = 1,
+    MIGRATE_RECLAIMABLE = 2,
+    MIGRATE_PCPTYPES = 3,  // the types with per-CPU lists
+    MIGRATE_HIGHATOMIC = MIGRATE_PCPTYPES,
+    MIGRATE_CMA = 4,
+    MIGRATE_ISOLATE = 5,
+    MIGRATE_TYPES = 6,
+};
+const char* migratetype_name(unsigned mt);  // "Unmovable", ..., as pagetypeinfo prints them
+
+enum WmarkIdx : unsigned { WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO, NR_WMARK };
+
+// Zone flags (enum zone_flags).
+enum ZoneFlag : unsigned {
+    ZONE_BOOSTED_WATERMARK = 1u << 0,
+    ZONE_RECLAIM_ACTIVE = 1u << 1,
+    ZONE_BELOW_HIGH = 1u << 2,
+};
+
+// A doubly linked list of pages threaded through Page::next/prev by pfn.
+struct PfnList {
+    uint32_t first = PFN_NIL;
+    uint32_t last = PFN_NIL;
+    bool empty() const { return first == PFN_NIL; }
+};
+
+struct FreeArea {
+    std::array<PfnList, MIGRATE_TYPES> free_list{};
+    std::array<uint64_t, MIGRATE_TYPES> nr_free_type{};  // blocks on each list
+    uint64_t nr_free = 0;                                 // blocks of this order, all types
+};
+
+// Per-CPU page lists: NR_PCP_LISTS = 3 migratetypes x orders 0..3, plus two
+// lists for PMD-order (THP) pages, one movable and one not (6.18's
+// order_to_pindex()).
+inline constexpr unsigned NR_LOWORDER_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1);
+inline constexpr unsigned NR_PCP_LISTS = NR_LOWORDER_PCP_LISTS + 2;
+
+inline constexpr unsigned PCPF_PREV_FREE_HIGH_ORDER = 1u << 0;
+inline constexpr unsigned PCPF_FREE_HIGH_BATCH = 1u << 1;
+
+struct PerCpuPages {
+    int count = 0;      // pages on all lists
+    int high = 0;       // free back to the buddy above this (auto-tuned)
+    int high_min = 0;   // 0 until setup: the boot pageset
+    int high_max = 0;
+    int batch = 1;      // chunk size for buddy add/remove
+    unsigned flags = 0;
+    int alloc_factor = 0;  // batch scale for consecutive allocations
+    int free_count = 0;    // consecutive free count
+    std::array<PfnList, NR_PCP_LISTS> lists{};
+};
+
+struct Zone {
+    // Identity.
+    int node = 0;
+    unsigned idx = 0;  // position in the node's zone array (zone_idx())
+    ZoneKind kind = ZoneKind::Normal;
+
+    // Geometry: spanned >= present >= managed.
+    Pfn zone_start_pfn{0};
+    uint64_t spanned_pages = 0;
+    uint64_t present_pages = 0;
+    uint64_t managed_pages = 0;
+    uint64_t cma_pages = 0;
+
+    // Watermarks (pages). The effective ones add watermark_boost.
+    std::array<uint64_t, NR_WMARK> watermark{};
+    uint64_t watermark_boost = 0;
+    // lowmem_reserve[j]: pages this zone keeps back from allocations whose
+    // highest usable zone is j ("protection" in zoneinfo).
+    std::array<long, MAX_NR_ZONES_LIMIT> lowmem_reserve{};
+    uint64_t nr_reserved_highatomic = 0;
+    uint64_t nr_free_highatomic = 0;
+    unsigned flags = 0;
+
+    // The buddy allocator.
+    std::array<FreeArea, NR_PAGE_ORDERS> free_area{};
+    // One byte per pageblock (migratetype in the low 3 bits), indexed from
+    // pageblock_start_pfn(zone_start_pfn).
+    std::vector<uint8_t> pageblock_flags;
+
+    // Per-CPU lists, one per simulated CPU, and the values setup gave them.
+    std::vector<PerCpuPages> pcp;
+    int pageset_high_min = 0;
+    int pageset_high_max = 0;
+    int pageset_batch = 0;
+
+    // Counters.
+    std::array<int64_t, NR_VM_ZONE_STAT_ITEMS> vm_stat{};
+    std::array<uint64_t, NR_VM_NUMA_EVENT_ITEMS> vm_numa_event{};
+    int stat_threshold = 0;
+
+    Pfn zone_end_pfn() const { return zone_start_pfn + spanned_pages; }
+    bool spans(Pfn p) const { return p >= zone_start_pfn && p < zone_end_pfn(); }
+    bool populated() const { return present_pages != 0; }
+    bool managed() const { return managed_pages != 0; }
+    uint64_t min_wmark_pages() const { return watermark[WMARK_MIN] + watermark_boost; }
+    uint64_t low_wmark_pages() const { return watermark[WMARK_LOW] + watermark_boost; }
+    uint64_t high_wmark_pages() const { return watermark[WMARK_HIGH] + watermark_boost; }
+    uint64_t wmark_pages(WmarkIdx i) const { return watermark[i] + watermark_boost; }
+    int64_t page_state(ZoneStatItem i) const { return vm_stat[i]; }
+    bool is_highmem() const { return kind == ZoneKind::HighMem; }
+};
+
+// An entry of a zonelist: which node, which zone index.
+struct ZoneRef {
+    int node = 0;
+    unsigned zone_idx = 0;
+};
+
+struct PglistData {
+    int node_id = 0;
+    std::vector<Zone> node_zones;  // every zone type of the profile, in index order
+    Pfn node_start_pfn{0};
+    uint64_t node_present_pages = 0;
+    uint64_t node_spanned_pages = 0;
+    uint64_t totalreserve_pages = 0;
+    std::array<int64_t, NR_VM_NODE_STAT_ITEMS> vm_stat{};
+    // ZONELIST_FALLBACK: this node's zones high to low, then other nodes'.
+    std::vector<ZoneRef> zonelist_fallback;
+    // ZONELIST_NOFALLBACK: this node's zones only (__GFP_THISNODE).
+    std::vector<ZoneRef> zonelist_nofallback;
+    std::vector<int> cpus;  // CPUs local to this node
+    int nr_zones = 0;       // 1 + index of the highest populated zone
+};
+
+}  // namespace mmsim

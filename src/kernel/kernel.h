@@ -1,0 +1,154 @@
+// The simulated kernel: every piece of state one booted machine has.
+//
+// Kernel is deliberately a plain aggregate. The mechanisms live in
+// src/mm/*.cpp as free functions named after the kernel functions they
+// model (alloc_pages(), __setup_per_zone_wmarks() as setup_per_zone_wmarks(),
+// ...) and take the Kernel they work on; renderers in src/proc read it and
+// print. Construct one with boot_kernel() (src/mm/mm_init.h).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernel/clock.h"
+#include "kernel/printk.h"
+#include "machine/machine.h"
+#include "mmsim/mmzone.h"
+#include "mmsim/vmstat_items.h"
+
+namespace mmsim {
+
+class MemMap;          // src/mm/memmap.h
+struct ReclaimHooks;   // src/mm/page_alloc.h
+
+// Thrown when the simulated kernel panics ("Kernel panic - not syncing:
+// ..."); the run ends there, with the panic in the kernel log.
+class KernelPanic : public std::runtime_error {
+public:
+    explicit KernelPanic(const std::string& why) : std::runtime_error("Kernel panic - not syncing: " + why) {}
+};
+
+enum class ThpMode : uint8_t { Always, Madvise, Never };
+
+// The /proc/sys/vm values, with Linux 6.18's defaults. Values that the
+// kernel derives from memory size at boot (user_reserve_kbytes, ...) are
+// filled in by boot. The sysctl table (src/proc/sysctl.cpp) reads and
+// writes these fields and calls the kernel's handlers after a write.
+struct VmTunables {
+    int min_free_kbytes = 1024;
+    int user_min_free_kbytes = -1;  // set by a write; -1: never written
+    int watermark_scale_factor = 10;
+    int watermark_boost_factor = 15000;
+    std::array<int, MAX_NR_ZONES_LIMIT> lowmem_reserve_ratio{};  // filled per profile at boot
+    int percpu_pagelist_high_fraction = 0;
+    int swappiness = 60;
+    int vfs_cache_pressure = 100;
+    int vfs_cache_pressure_denom = 100;
+    int dirty_background_ratio = 10;
+    unsigned long dirty_background_bytes = 0;
+    int dirty_ratio = 20;
+    unsigned long dirty_bytes = 0;
+    unsigned dirty_expire_centisecs = 3000;
+    unsigned dirty_writeback_centisecs = 500;
+    unsigned dirtytime_expire_seconds = 43200;
+    int overcommit_memory = 0;
+    int overcommit_ratio = 50;
+    unsigned long overcommit_kbytes = 0;
+    unsigned long admin_reserve_kbytes = 8192;
+    unsigned long user_reserve_kbytes = 131072;
+    int max_map_count = 65530;
+    int page_cluster = 3;
+    int zone_reclaim_mode = 0;
+    int min_unmapped_ratio = 1;
+    int min_slab_ratio = 5;
+    int panic_on_oom = 0;
+    int oom_kill_allocating_task = 0;
+    int oom_dump_tasks = 1;
+    int laptop_mode = 0;
+    int extfrag_threshold = 500;
+    int compaction_proactiveness = 20;
+    int compact_unevictable_allowed = 1;
+    int defrag_mode = 0;
+    int stat_interval = 1;
+    int numa_stat = 1;
+    int legacy_va_layout = 0;
+    unsigned long mmap_min_addr = 4096;
+    int mmap_rnd_bits = 28;
+    int mmap_rnd_compat_bits = 8;
+    unsigned long nr_hugepages = 0;
+    unsigned long nr_overcommit_hugepages = 0;
+    int hugetlb_shm_group = 0;
+    int hugetlb_optimize_vmemmap = 0;
+    int memfd_noexec = 0;  // may only be raised (pid namespace ratchet)
+    int shrink_inodes_with_pagecache = 0;
+    std::string numa_zonelist_order = "Node";
+    int page_lock_unfairness = 5;
+    int unprivileged_userfaultfd = 0;
+    int drop_caches = 0;
+    int compact_memory = 0;
+    ThpMode thp = ThpMode::Madvise;
+};
+
+struct CpuInfo {
+    int id = 0;
+    int node = 0;
+};
+
+class Kernel {
+public:
+    Kernel();
+    ~Kernel();
+    Kernel(const Kernel&) = delete;
+    Kernel& operator=(const Kernel&) = delete;
+
+    // Hardware and layout.
+    BootLayout layout;
+    std::unique_ptr<MemMap> mem_map;
+    std::vector<PglistData> nodes;
+    std::vector<CpuInfo> cpus;
+    std::vector<ZoneKind> zone_kinds;  // the profile's zone types, index order
+    unsigned nr_zone_types() const { return static_cast<unsigned>(zone_kinds.size()); }
+    int zone_index_of(ZoneKind k) const;  // -1 if the profile has no such zone
+
+    // Tunables and counters.
+    VmTunables vm;
+    std::array<uint64_t, NR_VM_EVENT_ITEMS> vm_events{};
+    std::array<int64_t, NR_VM_MEMMAP_STAT_ITEMS> memmap_stat{};
+    uint64_t totalram_pages = 0;      // sum of managed pages
+    uint64_t totalreserve_pages = 0;  // calculate_totalreserve_pages()
+    uint64_t present_pages_total = 0;
+    uint64_t kernel_reserved_pages = 0;  // reserved at boot, outside the memmap
+
+    // Time and the kernel log.
+    Clock clock;
+    KernelLog log;
+    int current_cpu = 0;  // the CPU the simulated caller runs on
+    std::string current_comm = "mmsim";  // the task the current operation runs for
+    int current_pid = 1;
+    std::string kernel_release = "6.18.0-mmsim";
+
+    // Hooks the page allocator's slow path calls (reclaim, compaction, OOM).
+    std::unique_ptr<ReclaimHooks> hooks;
+
+    // Helpers.
+    Zone& zone(int node, unsigned idx) { return nodes[node].node_zones[idx]; }
+    const Zone& zone(int node, unsigned idx) const { return nodes[node].node_zones[idx]; }
+    Zone* page_zone(Pfn pfn);  // nullptr for a pfn in no zone
+    Page& page(Pfn pfn);
+    void count_event(VmEventItem i, uint64_t n = 1) { vm_events[i] += n; }
+    int64_t global_zone_page_state(ZoneStatItem i) const;
+    int64_t global_node_page_state(NodeStatItem i) const;
+    uint64_t global_numa_event_state(NumaStatItem i) const;
+
+    // Runs every structure's validate(); throws std::logic_error naming the
+    // first broken invariant.
+    void validate() const;
+    // When true, tests and `--check` validate after every operation.
+    bool debug_vm = false;
+};
+
+}  // namespace mmsim

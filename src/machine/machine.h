@@ -1,0 +1,146 @@
+// The simulated machine's hardware, and how its memory is laid out at boot.
+//
+// Two stages, as in the kernel:
+//
+//   MachineDesc   what the user described: nodes and their RAM, CPUs, an
+//                 architecture profile, holes, reserved ranges, tunables.
+//                 Comes from a TOML machine file, a scenario's `boot` line,
+//                 or `mmsim clone-host`.
+//
+//   BootLayout    what firmware and early boot make of it (the e820 map,
+//                 memblock.memory and memblock.reserved, and the zone
+//                 boundaries of arch/x86's zone_sizes_init() and
+//                 find_zone_movable_pfns_for_nodes()). mm_init turns this
+//                 into nodes and zones and hands free pages to the buddy
+//                 allocator.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/diag.h"
+#include "mmsim/mmzone.h"
+
+namespace mmsim {
+
+// [start, end) in page frames.
+struct PfnRange {
+    uint64_t start = 0;
+    uint64_t end = 0;
+    uint64_t size() const { return end > start ? end - start : 0; }
+};
+
+enum class ArchProfile : uint8_t {
+    X86_64,    // DMA < 16 MiB, DMA32 < 4 GiB, Normal, Movable, Device
+    I386,      // DMA < 16 MiB, Normal < 896 MiB, HighMem, Movable
+    Explicit,  // zones given one by one (clone-host writes these)
+};
+
+// The zone types of a profile, in zone-index order.
+std::vector<ZoneKind> profile_zone_kinds(ArchProfile a);
+
+struct NodeDesc {
+    int id = 0;
+    uint64_t memory_bytes = 0;  // RAM on this node (profiles)
+    std::vector<int> cpus;      // empty: CPUs are spread over nodes evenly
+};
+
+// A zone given outright (ArchProfile::Explicit), in pages.
+struct ExplicitZone {
+    int node = 0;
+    ZoneKind kind = ZoneKind::Normal;
+    uint64_t start_pfn = 0;
+    uint64_t spanned = 0;
+    uint64_t present = 0;
+    uint64_t managed = 0;
+};
+
+struct ReservedDesc {
+    std::string name;
+    uint64_t start = 0;  // bytes
+    uint64_t size = 0;   // bytes
+};
+
+// A tunable set at boot: "vm.min_free_kbytes" = "67584", with where it came
+// from so a bad value is reported at its line.
+struct BootSysctl {
+    std::string key;
+    std::string value;
+    SourceLoc loc;
+};
+
+struct MachineDesc {
+    std::string source;  // file name or "boot line", for messages
+    ArchProfile arch = ArchProfile::X86_64;
+    unsigned nr_cpus = 1;
+    std::vector<NodeDesc> nodes;
+    std::vector<ExplicitZone> zones;  // ArchProfile::Explicit only
+    std::vector<PfnRange> holes;      // extra holes, in pfns (the profile adds its own)
+    std::vector<ReservedDesc> reserved;
+    uint64_t kernel_image_bytes = 32ull << 20;  // text + rodata + rwdata + bss after init is freed
+    bool reserve_memmap = true;                 // 64 bytes per present page, from the top of each node
+    uint64_t kernelcore_bytes = 0;              // kernelcore= (0: not given)
+    uint64_t movablecore_bytes = 0;             // movablecore= (0: not given)
+    std::string thp_enabled = "madvise";        // always | madvise | never
+    std::vector<BootSysctl> sysctls;            // applied in order after boot
+    uint64_t seed = 0;
+};
+
+struct ZoneGeom {
+    ZoneKind kind = ZoneKind::Normal;
+    uint64_t start_pfn = 0;
+    uint64_t spanned = 0;
+};
+
+struct NodeGeom {
+    int id = 0;
+    std::vector<ZoneGeom> zones;      // every kind of the profile, in index order
+    std::vector<PfnRange> memory;     // RAM (memblock.memory), sorted, disjoint
+    std::vector<PfnRange> reserved;   // memblock.reserved, sorted, disjoint, inside memory
+    std::vector<int> cpus;
+    uint64_t memmap_pages = 0;        // the part of reserved that holds page descriptors
+};
+
+struct BootLayout {
+    ArchProfile arch = ArchProfile::X86_64;
+    std::vector<ZoneKind> zone_kinds;
+    std::vector<NodeGeom> nodes;
+    unsigned nr_cpus = 1;
+    // e820-style lines for the simulated kernel log ("BIOS-e820: [mem ...] usable").
+    std::vector<std::string> firmware_log;
+};
+
+// Parses a size with a unit: "4096", "4K", "512M", "8G", "1T" (binary units;
+// "KiB", "MB" and lower case accepted). nullopt when malformed.
+std::optional<uint64_t> parse_size(std::string_view text);
+// 8589934592 -> "8G", 1536 MiB -> "1536M": the largest unit that divides.
+std::string format_size(uint64_t bytes);
+
+// Loads a TOML machine file. Throws InputError naming file:line:col.
+MachineDesc load_machine_file(const std::string& path);
+MachineDesc parse_machine_toml(std::string_view text, const std::string& source_name);
+
+// Builds a description from a scenario's `boot key=value ...` arguments:
+// ram=8G cpus=2 nodes=2 arch=x86_64|i386 kernelcore=... movablecore=...
+// thp=always|madvise|never. Each argument carries its location.
+struct BootArg {
+    std::string key;
+    std::string value;
+    SourceLoc loc;
+};
+MachineDesc machine_from_boot_args(const std::vector<BootArg>& args, const SourceLoc& where);
+
+// Early boot: the e820 map, memblock and zone boundaries. Throws InputError
+// when the description cannot boot (no memory, overlapping zones, ...).
+BootLayout resolve_layout(const MachineDesc& desc);
+
+// clone-host: reads DIR/zoneinfo, meminfo, sys/vm/*, cpuinfo or stat, and
+// sys/kernel/mm/transparent_hugepage/enabled (DIR is a /proc, with the THP
+// file looked up beside it as ../sys/...), and writes a TOML machine file
+// whose boot reproduces the host's zones and tunables.
+std::string clone_host_toml(const std::string& proc_dir);
+
+}  // namespace mmsim

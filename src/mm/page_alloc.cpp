@@ -1,0 +1,602 @@
+// The buddy allocator: free lists, splitting, merging, migratetype fallback.
+//
+// Models the core of Linux 6.18's mm/page_alloc.c.
+//
+// Each zone keeps, for every order 0..10, one free list per migratetype. A
+// free block of order n is 2^n pages aligned to 2^n; only its first page is
+// marked (PG_buddy, with the order). Freeing a block looks at its buddy, the
+// block of the same size next to it (pfn ^ (1 << order)): if the buddy is
+// free and of the same order, the two are unlinked and merged, and the
+// search repeats one order up. Allocating takes the smallest block that is
+// big enough and splits it, putting the upper halves back ("expand"):
+//
+//   order 3 block  [0 1 2 3 4 5 6 7]   want order 0
+//   -> keep [0], free [4..7] as order 2, [2..3] as order 1, [1] as order 0
+//
+// Migratetypes keep pages that can move (user memory) apart from pages that
+// cannot (kernel objects), so that compaction can later rebuild large blocks.
+// Memory is grouped in pageblocks (order 9, 2 MiB) that each carry a type.
+// When a type's lists are empty, __rmqueue() falls back in rising order of
+// fragmentation risk:
+//   1. __rmqueue_smallest   the requested type's own lists;
+//   2. CMA                  for movable requests that may use it;
+//   3. __rmqueue_claim      the largest free block of a fallback type, and if
+//                           enough of its pageblock is free or compatible,
+//                           claim the whole pageblock (move its free pages
+//                           and change its type) -- boosting the watermark
+//                           and waking kswapd when that split a pageblock;
+//   4. __rmqueue_steal      the smallest fallback block, leaving its
+//                           pageblock's type alone (fragmenting).
+// The fallback table is the kernel's: Unmovable -> Reclaimable, Movable;
+// Movable -> Reclaimable, Unmovable; Reclaimable -> Unmovable, Movable.
+//
+// Counters kept here, as in the kernel: NR_FREE_PAGES (account_freepages,
+// which skips isolated blocks), NR_FREE_PAGES_BLOCKS (free pages in blocks
+// of pageblock order or more), NR_FREE_CMA and nr_free_highatomic.
+#include "mm/page_alloc.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include "mm/memmap.h"
+#include "mm/vmstat.h"
+
+namespace mmsim {
+
+namespace {
+
+// fallbacks[] of mm/page_alloc.c.
+constexpr unsigned fallbacks[MIGRATE_PCPTYPES][MIGRATE_PCPTYPES - 1] = {
+    {MIGRATE_RECLAIMABLE, MIGRATE_MOVABLE},    // Unmovable
+    {MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE},  // Movable
+    {MIGRATE_UNMOVABLE, MIGRATE_MOVABLE},      // Reclaimable
+};
+
+bool is_migrate_isolate(unsigned mt) { return mt == MIGRATE_ISOLATE; }
+bool is_migrate_cma(unsigned mt) { return mt == MIGRATE_CMA; }
+bool migratetype_is_mergeable(unsigned mt) { return mt < MIGRATE_PCPTYPES; }
+
+uint64_t pageblock_start(uint64_t pfn) { return pfn & ~(pageblock_nr_pages - 1); }
+
+std::size_t pageblock_index(const Zone& zone, uint64_t pfn) {
+    return static_cast<std::size_t>((pageblock_start(pfn) - pageblock_start(zone.zone_start_pfn.value)) >>
+                                    pageblock_order);
+}
+
+// ---- list primitives ----------------------------------------------------------
+
+void list_add_head(MemMap& mm, PfnList& list, uint64_t pfn) {
+    Page& p = mm[pfn];
+    p.prev = PFN_NIL;
+    p.next = list.first;
+    if (list.first != PFN_NIL)
+        mm[list.first].prev = static_cast<uint32_t>(pfn);
+    else
+        list.last = static_cast<uint32_t>(pfn);
+    list.first = static_cast<uint32_t>(pfn);
+}
+
+void list_add_tail(MemMap& mm, PfnList& list, uint64_t pfn) {
+    Page& p = mm[pfn];
+    p.next = PFN_NIL;
+    p.prev = list.last;
+    if (list.last != PFN_NIL)
+        mm[list.last].next = static_cast<uint32_t>(pfn);
+    else
+        list.first = static_cast<uint32_t>(pfn);
+    list.last = static_cast<uint32_t>(pfn);
+}
+
+void list_del(MemMap& mm, PfnList& list, uint64_t pfn) {
+    Page& p = mm[pfn];
+    if (p.prev != PFN_NIL)
+        mm[p.prev].next = p.next;
+    else
+        list.first = p.next;
+    if (p.next != PFN_NIL)
+        mm[p.next].prev = p.prev;
+    else
+        list.last = p.prev;
+    p.next = p.prev = 0;
+}
+
+// ---- free list bookkeeping -----------------------------------------------------
+
+void account_freepages(Zone& zone, int64_t nr_pages, unsigned mt) {
+    if (is_migrate_isolate(mt)) return;
+    mod_zone_page_state(zone, NR_FREE_PAGES, nr_pages);
+    if (is_migrate_cma(mt))
+        mod_zone_page_state(zone, NR_FREE_CMA, nr_pages);
+    else if (mt == MIGRATE_HIGHATOMIC)
+        zone.nr_free_highatomic += static_cast<uint64_t>(nr_pages);
+}
+
+void add_to_free_list(MemMap& mm, Zone& zone, uint64_t pfn, unsigned order, unsigned mt, bool tail) {
+    FreeArea& area = zone.free_area[order];
+    Page& p = mm[pfn];
+    p.flags = PG_buddy;
+    p.order = static_cast<uint8_t>(order);
+    p.mt = static_cast<uint8_t>(mt);
+    if (tail)
+        list_add_tail(mm, area.free_list[mt], pfn);
+    else
+        list_add_head(mm, area.free_list[mt], pfn);
+    area.nr_free++;
+    area.nr_free_type[mt]++;
+    if (order >= pageblock_order && !is_migrate_isolate(mt))
+        mod_zone_page_state(zone, NR_FREE_PAGES_BLOCKS, int64_t{1} << order);
+}
+
+void del_page_from_free_list(MemMap& mm, Zone& zone, uint64_t pfn, unsigned order, unsigned mt) {
+    FreeArea& area = zone.free_area[order];
+    list_del(mm, area.free_list[mt], pfn);
+    Page& p = mm[pfn];
+    p.clear(PG_buddy);
+    p.order = 0;
+    area.nr_free--;
+    area.nr_free_type[mt]--;
+    if (order >= pageblock_order && !is_migrate_isolate(mt))
+        mod_zone_page_state(zone, NR_FREE_PAGES_BLOCKS, -(int64_t{1} << order));
+}
+
+// Moves a free block from one type's list to another's (move_to_free_list).
+void move_to_free_list(MemMap& mm, Zone& zone, uint64_t pfn, unsigned order, unsigned old_mt,
+                       unsigned new_mt) {
+    FreeArea& area = zone.free_area[order];
+    list_del(mm, area.free_list[old_mt], pfn);
+    area.nr_free_type[old_mt]--;
+    list_add_tail(mm, area.free_list[new_mt], pfn);
+    area.nr_free_type[new_mt]++;
+    mm[pfn].mt = static_cast<uint8_t>(new_mt);
+    if (order >= pageblock_order && is_migrate_isolate(old_mt) != is_migrate_isolate(new_mt)) {
+        int64_t nr = int64_t{1} << order;
+        mod_zone_page_state(zone, NR_FREE_PAGES_BLOCKS, is_migrate_isolate(old_mt) ? nr : -nr);
+    }
+    int64_t nr = int64_t{1} << order;
+    account_freepages(zone, -nr, old_mt);
+    account_freepages(zone, nr, new_mt);
+}
+
+// page_is_buddy(): the buddy is a free block head of exactly this order, in
+// the same zone.
+bool page_is_buddy(const MemMap& mm, const Zone& zone, uint64_t buddy_pfn, unsigned order) {
+    if (buddy_pfn < zone.zone_start_pfn.value || buddy_pfn >= zone.zone_end_pfn().value) return false;
+    const Page& b = mm[buddy_pfn];
+    return b.test(PG_buddy) && b.order == order;
+}
+
+// expand(): split a block of order `high` down to `low`, freeing the upper
+// halves onto the lists of `mt`. Returns the pages put back.
+uint64_t expand(MemMap& mm, Zone& zone, uint64_t pfn, unsigned low, unsigned high, unsigned mt) {
+    uint64_t size = uint64_t{1} << high;
+    uint64_t nr_added = 0;
+    while (high > low) {
+        high--;
+        size >>= 1;
+        add_to_free_list(mm, zone, pfn + size, high, mt, false);
+        nr_added += size;
+    }
+    return nr_added;
+}
+
+void page_del_and_expand(MemMap& mm, Zone& zone, uint64_t pfn, unsigned low, unsigned high, unsigned mt) {
+    int64_t nr_pages = int64_t{1} << high;
+    del_page_from_free_list(mm, zone, pfn, high, mt);
+    nr_pages -= static_cast<int64_t>(expand(mm, zone, pfn, low, high, mt));
+    account_freepages(zone, -nr_pages, mt);
+}
+
+std::optional<uint64_t> get_page_from_free_area(const FreeArea& area, unsigned mt) {
+    if (area.free_list[mt].empty()) return std::nullopt;
+    return area.free_list[mt].first;
+}
+
+std::optional<Pfn> rmqueue_smallest(MemMap& mm, Zone& zone, unsigned order, unsigned mt) {
+    for (unsigned current = order; current < NR_PAGE_ORDERS; ++current) {
+        auto pfn = get_page_from_free_area(zone.free_area[current], mt);
+        if (!pfn) continue;
+        page_del_and_expand(mm, zone, *pfn, order, current, mt);
+        return Pfn(*pfn);
+    }
+    return std::nullopt;
+}
+
+// should_try_claim_block() (6.15+; formerly can_steal_fallback()).
+bool should_try_claim_block(unsigned order, unsigned start_mt) {
+    if (order >= pageblock_order) return true;
+    if (order >= pageblock_order / 2) return true;
+    if (start_mt == MIGRATE_RECLAIMABLE || start_mt == MIGRATE_UNMOVABLE) return true;
+    return false;
+}
+
+// find_suitable_fallback(): -2 means "orders this low cannot claim".
+int find_suitable_fallback(const FreeArea& area, unsigned order, unsigned mt, bool claimable) {
+    if (claimable && !should_try_claim_block(order, mt)) return -2;
+    if (area.nr_free == 0) return -1;
+    for (unsigned i = 0; i < MIGRATE_PCPTYPES - 1; i++) {
+        unsigned fb = fallbacks[mt][i];
+        if (!area.free_list[fb].empty()) return static_cast<int>(fb);
+    }
+    return -1;
+}
+
+// A page in use that reclaim or compaction could move (PageLRU or
+// __PageMovable). Nothing is on an LRU list yet at this layer.
+bool page_is_movable_in_use(const Page& p) {
+    (void)p;
+    return false;
+}
+
+// prep_move_freepages_block(): count free and movable pages of the
+// pageblock around pfn; false if the block crosses the zone's edge.
+bool prep_move_freepages_block(const MemMap& mm, const Zone& zone, uint64_t pfn, uint64_t* start_pfn,
+                               uint64_t* free_pages, uint64_t* movable_pages) {
+    uint64_t start = pageblock_start(pfn);
+    uint64_t end = start + pageblock_nr_pages - 1;
+    if (!zone.spans(Pfn(start)) || !zone.spans(Pfn(end))) return false;
+    *start_pfn = start;
+    *free_pages = 0;
+    *movable_pages = 0;
+    for (uint64_t p = start; p <= end;) {
+        const Page& page = mm[p];
+        if (page.test(PG_buddy)) {
+            *free_pages += uint64_t{1} << page.order;
+            p += uint64_t{1} << page.order;
+            continue;
+        }
+        if (!page.test(PG_hole) && !page.test(PG_reserved) && page_is_movable_in_use(page)) (*movable_pages)++;
+        p++;
+    }
+    return true;
+}
+
+// __move_freepages_block(): every free block in the pageblock moves to the
+// new type's lists.
+uint64_t move_freepages_block(MemMap& mm, Zone& zone, uint64_t start_pfn, unsigned old_mt, unsigned new_mt) {
+    uint64_t moved = 0;
+    uint64_t end = start_pfn + pageblock_nr_pages;
+    for (uint64_t p = start_pfn; p < end;) {
+        Page& page = mm[p];
+        if (!page.test(PG_buddy)) {
+            p++;
+            continue;
+        }
+        unsigned order = page.order;
+        if (page.mt == old_mt) move_to_free_list(mm, zone, p, order, old_mt, new_mt);
+        p += uint64_t{1} << order;
+        moved += uint64_t{1} << order;
+    }
+    return moved;
+}
+
+void change_pageblock_range(Zone& zone, uint64_t pfn, unsigned order, unsigned mt) {
+    uint64_t nr_blocks = (uint64_t{1} << order) >> pageblock_order;
+    if (nr_blocks == 0) nr_blocks = 1;
+    for (uint64_t i = 0; i < nr_blocks; i++) set_pageblock_migratetype(zone, Pfn(pfn + i * pageblock_nr_pages), mt);
+}
+
+std::optional<Pfn> try_to_claim_block(Kernel& k, Zone& zone, uint64_t pfn, unsigned current_order,
+                                      unsigned order, unsigned start_type, unsigned block_type,
+                                      unsigned alloc_flags) {
+    MemMap& mm = *k.mem_map;
+    // Take ownership for orders >= pageblock_order.
+    if (current_order >= pageblock_order) {
+        del_page_from_free_list(mm, zone, pfn, current_order, block_type);
+        change_pageblock_range(zone, pfn, current_order, start_type);
+        uint64_t nr_added = expand(mm, zone, pfn, order, current_order, start_type);
+        account_freepages(zone, static_cast<int64_t>(nr_added), start_type);
+        // The block left block_type's accounting whole.
+        account_freepages(zone, -(int64_t{1} << current_order), block_type);
+        return Pfn(pfn);
+    }
+
+    // Splitting a pageblock between types: boost the watermark so kswapd
+    // reclaims a little more and later fallbacks become less likely.
+    if (boost_watermark(k, zone) && (alloc_flags & ALLOC_KSWAPD)) zone.flags |= ZONE_BOOSTED_WATERMARK;
+
+    uint64_t start_pfn = 0, free_pages = 0, movable_pages = 0;
+    if (!prep_move_freepages_block(mm, zone, pfn, &start_pfn, &free_pages, &movable_pages)) return std::nullopt;
+
+    uint64_t alike_pages;
+    if (start_type == MIGRATE_MOVABLE) {
+        alike_pages = movable_pages;
+    } else if (block_type == MIGRATE_MOVABLE) {
+        // Unmovable or reclaimable falling back to a movable block: every
+        // page in use that is not movable counts as compatible.
+        alike_pages = pageblock_nr_pages - (free_pages + movable_pages);
+    } else {
+        alike_pages = 0;
+    }
+    if (free_pages + alike_pages >= (uint64_t{1} << (pageblock_order - 1))) {
+        move_freepages_block(mm, zone, start_pfn, block_type, start_type);
+        set_pageblock_migratetype(zone, Pfn(start_pfn), start_type);
+        return rmqueue_smallest(mm, zone, order, start_type);
+    }
+    return std::nullopt;
+}
+
+std::optional<Pfn> rmqueue_claim(Kernel& k, Zone& zone, unsigned order, unsigned start_mt,
+                                 unsigned alloc_flags) {
+    unsigned min_order = order;
+    // With ALLOC_NOFRAGMENT, do not split other types' pageblocks.
+    if (order < pageblock_order && (alloc_flags & ALLOC_NOFRAGMENT)) min_order = pageblock_order;
+    // Largest blocks first: roughly the pageblock with the most free pages.
+    for (int current = MAX_PAGE_ORDER; current >= static_cast<int>(min_order); --current) {
+        FreeArea& area = zone.free_area[current];
+        int fb = find_suitable_fallback(area, static_cast<unsigned>(current), start_mt, true);
+        if (fb == -1) continue;
+        if (fb == -2) break;
+        uint64_t pfn = *get_page_from_free_area(area, static_cast<unsigned>(fb));
+        auto page = try_to_claim_block(k, zone, pfn, static_cast<unsigned>(current), order, start_mt,
+                                       static_cast<unsigned>(fb), alloc_flags);
+        if (page) return page;
+    }
+    return std::nullopt;
+}
+
+std::optional<Pfn> rmqueue_steal(Kernel& k, Zone& zone, unsigned order, unsigned start_mt) {
+    MemMap& mm = *k.mem_map;
+    for (unsigned current = order; current < NR_PAGE_ORDERS; current++) {
+        FreeArea& area = zone.free_area[current];
+        int fb = find_suitable_fallback(area, current, start_mt, false);
+        if (fb < 0) continue;
+        uint64_t pfn = *get_page_from_free_area(area, static_cast<unsigned>(fb));
+        page_del_and_expand(mm, zone, pfn, order, current, static_cast<unsigned>(fb));
+        return Pfn(pfn);
+    }
+    return std::nullopt;
+}
+
+std::optional<Pfn> rmqueue_cma_fallback(Kernel& k, Zone& zone, unsigned order) {
+    return rmqueue_smallest(*k.mem_map, zone, order, MIGRATE_CMA);
+}
+
+}  // namespace
+
+// ---- pageblock flags -------------------------------------------------------------
+
+unsigned get_pageblock_migratetype(const Zone& zone, Pfn pfn) {
+    return zone.pageblock_flags[pageblock_index(zone, pfn.value)] & 0x7;
+}
+
+void set_pageblock_migratetype(Zone& zone, Pfn pfn, unsigned migratetype) {
+    uint8_t& f = zone.pageblock_flags[pageblock_index(zone, pfn.value)];
+    f = static_cast<uint8_t>((f & ~0x7) | (migratetype & 0x7));
+}
+
+// ---- __rmqueue ---------------------------------------------------------------------
+
+std::optional<Pfn> rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, unsigned migratetype,
+                                       unsigned alloc_flags) {
+    MemMap& mm = *k.mem_map;
+    // Balance movable allocations between CMA and the rest of the zone.
+    if ((alloc_flags & ALLOC_CMA) &&
+        zone.page_state(NR_FREE_CMA) > zone.page_state(NR_FREE_PAGES) / 2) {
+        if (auto p = rmqueue_cma_fallback(k, zone, order)) return p;
+    }
+    if (auto p = rmqueue_smallest(mm, zone, order, migratetype)) return p;
+    if (alloc_flags & ALLOC_CMA) {
+        if (auto p = rmqueue_cma_fallback(k, zone, order)) return p;
+    }
+    if (auto p = rmqueue_claim(k, zone, order, migratetype, alloc_flags)) return p;
+    if (!(alloc_flags & ALLOC_NOFRAGMENT)) {
+        if (auto p = rmqueue_steal(k, zone, order, migratetype)) return p;
+    }
+    return std::nullopt;
+}
+
+std::optional<Pfn> rmqueue_smallest_type(Kernel& k, Zone& zone, unsigned order, unsigned migratetype) {
+    return rmqueue_smallest(*k.mem_map, zone, order, migratetype);
+}
+
+// ---- freeing -------------------------------------------------------------------------
+
+// __free_one_page() with fpi flags reduced to "to tail or not".
+static void free_one_page_impl(Kernel& k, Zone& zone, uint64_t pfn, unsigned order, unsigned migratetype,
+                               bool fpi_to_tail) {
+    MemMap& mm = *k.mem_map;
+    account_freepages(zone, int64_t{1} << order, migratetype);
+    uint64_t buddy_pfn = 0;
+    while (order < MAX_PAGE_ORDER) {
+        unsigned buddy_mt = migratetype;
+        buddy_pfn = pfn ^ (uint64_t{1} << order);
+        if (!page_is_buddy(mm, zone, buddy_pfn, order)) break;
+        if (order >= pageblock_order) {
+            // Never merge a pageblock of an unmergeable type (isolated,
+            // CMA, highatomic) with a block of another type.
+            buddy_mt = get_pageblock_migratetype(zone, Pfn(buddy_pfn));
+            if (migratetype != buddy_mt &&
+                (!migratetype_is_mergeable(migratetype) || !migratetype_is_mergeable(buddy_mt)))
+                break;
+        }
+        del_page_from_free_list(mm, zone, buddy_pfn, order, mm[buddy_pfn].mt);
+        if (buddy_mt != migratetype) set_pageblock_migratetype(zone, Pfn(buddy_pfn), migratetype);
+        uint64_t combined = buddy_pfn & pfn;
+        pfn = combined;
+        order++;
+    }
+
+    bool to_tail;
+    if (fpi_to_tail) {
+        to_tail = true;
+    } else if (order >= MAX_PAGE_ORDER - 1) {
+        to_tail = false;
+    } else {
+        // buddy_merge_likely(): if the block one order up is about to be
+        // completed by a free buddy, put this one at the tail so it stays
+        // free long enough to merge.
+        uint64_t higher = buddy_pfn & pfn;
+        uint64_t higher_buddy = higher ^ (uint64_t{1} << (order + 1));
+        to_tail = page_is_buddy(mm, zone, higher_buddy, order + 1);
+    }
+    add_to_free_list(mm, zone, pfn, order, migratetype, to_tail);
+}
+
+void free_one_page(Kernel& k, Zone& zone, Pfn pfn, unsigned order, unsigned migratetype) {
+    free_one_page_impl(k, zone, pfn.value, order, migratetype, false);
+}
+
+void free_pages_ok(Kernel& k, Zone& zone, Pfn pfn, unsigned order, bool to_tail) {
+    // free_one_page() / split_large_buddy(): a block larger than a pageblock
+    // is freed a pageblock at a time, each with its own pageblock's type.
+    uint64_t p = pfn.value;
+    uint64_t end = p + (uint64_t{1} << order);
+    unsigned piece = std::min(order, pageblock_order);
+    do {
+        unsigned mt = get_pageblock_migratetype(zone, Pfn(p));
+        free_one_page_impl(k, zone, p, piece, mt, to_tail);
+        p += uint64_t{1} << piece;
+    } while (p != end);
+    k.count_event(PGFREE, uint64_t{1} << order);
+}
+
+void free_boot_range(Kernel& k, Zone& zone, uint64_t start, uint64_t end) {
+    // __free_pages_memory(): the largest chunks alignment allows, each freed
+    // to the tail (FPI_TO_TAIL) so the lists run in ascending pfn order.
+    while (start < end) {
+        unsigned order = start ? std::min<unsigned>(MAX_PAGE_ORDER, static_cast<unsigned>(__builtin_ctzll(start)))
+                               : MAX_PAGE_ORDER;
+        while (start + (uint64_t{1} << order) > end) order--;
+        free_pages_ok(k, zone, Pfn(start), order, true);
+        start += uint64_t{1} << order;
+    }
+}
+
+// ---- helpers -----------------------------------------------------------------------
+
+Zone& pfn_zone(Kernel& k, Pfn pfn) {
+    Zone* z = k.page_zone(pfn);
+    if (!z) throw std::logic_error(fmt::format("pfn {:#x} is in no zone", pfn.value));
+    return *z;
+}
+
+unsigned gfp_migratetype(gfp_t gfp) { return (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT; }
+
+unsigned gfp_zone(const Kernel& k, gfp_t gfp) {
+    // GFP_ZONE_TABLE, with zones the profile lacks falling back to Normal.
+    auto idx = [&](ZoneKind kind) {
+        int i = k.zone_index_of(kind);
+        if (i < 0) i = k.zone_index_of(ZoneKind::Normal);
+        return static_cast<unsigned>(i);
+    };
+    if (gfp & __GFP_DMA) return idx(ZoneKind::DMA);
+    if (gfp & __GFP_DMA32) return idx(ZoneKind::DMA32);
+    bool highmem = gfp & __GFP_HIGHMEM;
+    bool movable = gfp & __GFP_MOVABLE;
+    if (highmem && movable) return idx(ZoneKind::Movable);
+    if (highmem) return idx(ZoneKind::HighMem);
+    return idx(ZoneKind::Normal);
+}
+
+uint64_t int_sqrt(uint64_t x) {
+    // The bit-by-bit method of lib/math/int_sqrt.c: floor(sqrt(x)).
+    if (x <= 1) return x;
+    uint64_t m = uint64_t{1} << ((63 - __builtin_clzll(x)) & ~1ull);
+    uint64_t y = 0;
+    while (m != 0) {
+        uint64_t b = y + m;
+        y >>= 1;
+        if (x >= b) {
+            x -= b;
+            y += m;
+        }
+        m >>= 2;
+    }
+    return y;
+}
+
+// ---- validation ----------------------------------------------------------------------
+
+static void check(bool ok, const std::string& what) {
+    if (!ok) throw std::logic_error("page_alloc invariant: " + what);
+}
+
+void validate_page_alloc(const Kernel& k) {
+    const MemMap& mm = *k.mem_map;
+    for (const auto& node : k.nodes) {
+        for (const auto& zone : node.node_zones) {
+            std::string zn = fmt::format("node {} zone {}", zone.node, zone_kind_name(zone.kind));
+            std::vector<bool> seen(zone.spanned_pages, false);
+            int64_t free_pages = 0, free_blocks = 0, free_cma = 0;
+            uint64_t free_highatomic = 0;
+            for (unsigned order = 0; order < NR_PAGE_ORDERS; order++) {
+                const FreeArea& area = zone.free_area[order];
+                uint64_t total = 0;
+                for (unsigned mt = 0; mt < MIGRATE_TYPES; mt++) {
+                    uint64_t n = 0;
+                    uint32_t prev = PFN_NIL;
+                    for (uint32_t p = area.free_list[mt].first; p != PFN_NIL; p = mm[p].next) {
+                        const Page& pg = mm[p];
+                        check(pg.prev == prev, zn + ": broken free list link");
+                        check(pg.test(PG_buddy), fmt::format("{}: pfn {:#x} on a free list without PG_buddy", zn, p));
+                        check(pg.order == order, fmt::format("{}: pfn {:#x} order {} on list {}", zn, p, pg.order, order));
+                        check(pg.mt == mt, zn + ": block on the wrong migratetype list");
+                        check((p & ((uint64_t{1} << order) - 1)) == 0, fmt::format("{}: pfn {:#x} misaligned for order {}", zn, p, order));
+                        check(zone.spans(Pfn(p)) && zone.spans(Pfn(p + (uint64_t{1} << order) - 1)),
+                              fmt::format("{}: block {:#x} order {} outside the zone", zn, p, order));
+                        for (uint64_t i = 0; i < (uint64_t{1} << order); i++) {
+                            uint64_t off = p + i - zone.zone_start_pfn.value;
+                            check(!seen[off], fmt::format("{}: pfn {:#x} free twice", zn, p + i));
+                            seen[off] = true;
+                            check(!mm[p + i].test(PG_reserved) && !mm[p + i].test(PG_hole),
+                                  fmt::format("{}: reserved pfn {:#x} is free", zn, p + i));
+                        }
+                        if (order < MAX_PAGE_ORDER) {
+                            uint64_t b = p ^ (uint64_t{1} << order);
+                            bool buddy_free = zone.spans(Pfn(b)) && mm[b].test(PG_buddy) && mm[b].order == order;
+                            bool may_differ = order >= pageblock_order &&
+                                              (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(mm[b].mt)) &&
+                                              mm[b].mt != mt;
+                            check(!buddy_free || may_differ,
+                                  fmt::format("{}: free blocks {:#x} and {:#x} of order {} did not merge", zn, p, b, order));
+                        }
+                        if (!is_migrate_isolate(mt)) {
+                            free_pages += int64_t{1} << order;
+                            if (order >= pageblock_order) free_blocks += int64_t{1} << order;
+                            if (is_migrate_cma(mt)) free_cma += int64_t{1} << order;
+                            if (mt == MIGRATE_HIGHATOMIC) free_highatomic += uint64_t{1} << order;
+                        }
+                        prev = p;
+                        n++;
+                    }
+                    check(area.free_list[mt].last == prev, zn + ": free list tail is wrong");
+                    check(n == area.nr_free_type[mt], zn + ": nr_free_type disagrees with the list");
+                    total += n;
+                }
+                check(total == area.nr_free, fmt::format("{}: order {} nr_free {} but {} blocks listed", zn, order, area.nr_free, total));
+            }
+            check(free_pages == zone.vm_stat[NR_FREE_PAGES],
+                  fmt::format("{}: NR_FREE_PAGES {} but {} pages on free lists", zn, zone.vm_stat[NR_FREE_PAGES], free_pages));
+            check(free_blocks == zone.vm_stat[NR_FREE_PAGES_BLOCKS], zn + ": NR_FREE_PAGES_BLOCKS is wrong");
+            check(free_cma == zone.vm_stat[NR_FREE_CMA], zn + ": NR_FREE_CMA is wrong");
+            check(free_highatomic == zone.nr_free_highatomic, zn + ": nr_free_highatomic is wrong");
+
+            int64_t pcp_total = 0;
+            for (const auto& pcp : zone.pcp) {
+                int64_t count = 0;
+                for (unsigned i = 0; i < NR_PCP_LISTS; i++) {
+                    unsigned order = i >= NR_LOWORDER_PCP_LISTS ? HPAGE_PMD_ORDER : i / MIGRATE_PCPTYPES;
+                    for (uint32_t p = pcp.lists[i].first; p != PFN_NIL; p = mm[p].next) {
+                        check(mm[p].test(PG_pcp) && !mm[p].test(PG_buddy), zn + ": bad page on a pcp list");
+                        check(mm[p].order == order, zn + ": pcp page of the wrong order");
+                        for (uint64_t j = 0; j < (uint64_t{1} << order); j++) {
+                            uint64_t off = p + j - zone.zone_start_pfn.value;
+                            check(off < seen.size() && !seen[off], fmt::format("{}: pfn {:#x} both free and on a pcp list", zn, p + j));
+                            seen[off] = true;
+                        }
+                        count += int64_t{1} << order;
+                    }
+                }
+                check(count == pcp.count, zn + ": pcp count disagrees with its lists");
+                pcp_total += count;
+            }
+            check(free_pages + pcp_total <= static_cast<int64_t>(zone.managed_pages),
+                  zn + ": more free pages than managed pages");
+        }
+    }
+}
+
+}  // namespace mmsim

@@ -1,0 +1,445 @@
+// Allocating: the zonelist walk, the slow path and how failure looks
+// (mm/page_alloc.c: __alloc_frozen_pages, get_page_from_freelist,
+// __alloc_pages_slowpath, warn_alloc).
+//
+// An allocation first tries the fast path: walk the zonelist (this node's
+// zones from the highest the GFP mask allows down, then other nodes'), and
+// take pages from the first zone whose free pages stay above its LOW
+// watermark plus the lowmem reserve against the requested zone. Normal-zone
+// allocations also carry ALLOC_NOFRAGMENT, which refuses to split other
+// migratetypes' pageblocks until every zone has been tried once.
+//
+// If that fails, the slow path lowers the bar to MIN, wakes kswapd, tries
+// again, then (for callers that may sleep) tries direct compaction and
+// direct reclaim, retries while reclaim makes progress, and finally invokes
+// the OOM killer. What is left to the caller:
+//
+//   __GFP_NORETRY         give up after one round of reclaim/compaction
+//   costly order (> 3)    give up unless __GFP_RETRY_MAYFAIL
+//   __GFP_RETRY_MAYFAIL   retry, but never invoke the OOM killer
+//   __GFP_NOFAIL          never give up
+//   no __GFP_DIRECT_RECLAIM (GFP_ATOMIC, GFP_NOWAIT): fail at once, but
+//                         dig deeper into the reserves (ALLOC_NON_BLOCK)
+//
+// A failed allocation prints the kernel's "page allocation failure" report
+// unless __GFP_NOWARN. Reclaim, compaction and the OOM killer are hooks
+// (ReclaimHooks) that later subsystems fill; until then they report no
+// progress, and an OOM with no process to kill ends the way the kernel
+// ends it: "Out of memory and no killable processes...", then a panic.
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "mm/memmap.h"
+#include "mm/page_alloc.h"
+#include "mm/vmstat.h"
+
+namespace mmsim {
+
+namespace {
+
+constexpr int MAX_RECLAIM_RETRIES = 16;
+
+struct AllocContext {
+    int nid = 0;
+    const std::vector<ZoneRef>* zonelist = nullptr;
+    unsigned highest_zoneidx = 0;
+    unsigned migratetype = 0;
+    // The first zone of the zonelist usable by this request.
+    const ZoneRef* preferred = nullptr;
+};
+
+const ZoneRef* first_zone(const Kernel& k, const AllocContext& ac) {
+    for (const ZoneRef& ref : *ac.zonelist)
+        if (ref.zone_idx <= ac.highest_zoneidx) return &ref;
+    (void)k;
+    return nullptr;
+}
+
+unsigned alloc_flags_nofragment(const Kernel& k, const Zone* zone, gfp_t gfp) {
+    unsigned alloc_flags = gfp & __GFP_KSWAPD_RECLAIM;  // == ALLOC_KSWAPD
+    if (k.vm.defrag_mode) return alloc_flags | ALLOC_NOFRAGMENT;
+    // Only with a DMA32 zone below Normal: avoid fragmenting Normal while
+    // DMA32 still has whole pageblocks (on NUMA only if DMA32 is populated).
+    if (!zone || zone->kind != ZoneKind::Normal) return alloc_flags;
+    int dma32 = k.zone_index_of(ZoneKind::DMA32);
+    if (dma32 < 0) return alloc_flags;
+    if (k.nodes.size() > 1 && !k.zone(zone->node, static_cast<unsigned>(dma32)).populated()) return alloc_flags;
+    return alloc_flags | ALLOC_NOFRAGMENT;
+}
+
+unsigned gfp_to_alloc_flags_cma(gfp_t gfp, unsigned alloc_flags) {
+    if (gfp_migratetype(gfp) == MIGRATE_MOVABLE) alloc_flags |= ALLOC_CMA;
+    return alloc_flags;
+}
+
+unsigned gfp_to_alloc_flags(const Kernel& k, gfp_t gfp, unsigned order) {
+    unsigned alloc_flags = ALLOC_WMARK_MIN | ALLOC_CPUSET;
+    // __GFP_HIGH == ALLOC_MIN_RESERVE and __GFP_KSWAPD_RECLAIM == ALLOC_KSWAPD.
+    alloc_flags |= gfp & (__GFP_HIGH | __GFP_KSWAPD_RECLAIM);
+    if (!(gfp & __GFP_DIRECT_RECLAIM)) {
+        if (!(gfp & __GFP_NOMEMALLOC)) {
+            alloc_flags |= ALLOC_NON_BLOCK;
+            if (order > 0 && (alloc_flags & ALLOC_MIN_RESERVE)) alloc_flags |= ALLOC_HIGHATOMIC;
+        }
+        if (alloc_flags & ALLOC_MIN_RESERVE) alloc_flags &= ~ALLOC_CPUSET;
+    }
+    alloc_flags = gfp_to_alloc_flags_cma(gfp, alloc_flags);
+    if (k.vm.defrag_mode) alloc_flags |= ALLOC_NOFRAGMENT;
+    return alloc_flags;
+}
+
+void zone_statistics(Kernel& k, Zone& preferred, Zone& z) {
+    int local_nid = k.cpus.empty() ? 0 : k.cpus[k.current_cpu].node;
+    NumaStatItem local_stat = z.node != local_nid ? NUMA_OTHER : NUMA_LOCAL;
+    if (z.node == preferred.node) {
+        z.vm_numa_event[NUMA_HIT]++;
+    } else {
+        z.vm_numa_event[NUMA_MISS]++;
+        preferred.vm_numa_event[NUMA_FOREIGN]++;
+    }
+    z.vm_numa_event[local_stat]++;
+}
+
+VmEventItem pgalloc_item(const Zone& z) {
+    switch (z.kind) {
+        case ZoneKind::DMA: return PGALLOC_DMA;
+        case ZoneKind::DMA32: return PGALLOC_DMA32;
+        case ZoneKind::Normal: return PGALLOC_NORMAL;
+        case ZoneKind::HighMem: return PGALLOC_NORMAL;  // no highmem counter on x86-64's list
+        case ZoneKind::Movable: return PGALLOC_MOVABLE;
+        case ZoneKind::Device: return PGALLOC_DEVICE;
+    }
+    return PGALLOC_NORMAL;
+}
+
+void wakeup_kswapd(Kernel& k, Zone& zone, gfp_t gfp, unsigned order, unsigned highest_zoneidx) {
+    auto& hooks = reclaim_hooks(k);
+    if (hooks.wake_kswapd) hooks.wake_kswapd(k, zone, gfp, order, highest_zoneidx);
+}
+
+void wake_all_kswapds(Kernel& k, unsigned order, gfp_t gfp, const AllocContext& ac) {
+    unsigned reclaim_order = k.vm.defrag_mode ? std::max(order, pageblock_order) : order;
+    int last_node = -1;
+    for (const ZoneRef& ref : *ac.zonelist) {
+        if (ref.zone_idx > ac.highest_zoneidx) continue;
+        Zone& zone = k.zone(ref.node, ref.zone_idx);
+        if (!zone.managed() || last_node == zone.node) continue;
+        wakeup_kswapd(k, zone, gfp, reclaim_order, ac.highest_zoneidx);
+        last_node = zone.node;
+    }
+}
+
+// rmqueue(): pcp lists for small orders, the buddy otherwise.
+std::optional<Pfn> rmqueue(Kernel& k, Zone& preferred, Zone& zone, unsigned order, unsigned alloc_flags,
+                           unsigned migratetype) {
+    std::optional<Pfn> page;
+    if (pcp_allowed_order(order)) page = rmqueue_pcplist(k, zone, k.current_cpu, order, migratetype, alloc_flags);
+    if (!page) {
+        // rmqueue_buddy()
+        if (alloc_flags & ALLOC_HIGHATOMIC) page = rmqueue_smallest_type(k, zone, order, MIGRATE_HIGHATOMIC);
+        if (!page) {
+            page = rmqueue_buddy_block(k, zone, order, migratetype, alloc_flags);
+            // Failing now is worse than failing a future high-order
+            // atomic allocation: dip into the highatomic reserve.
+            if (!page && (alloc_flags & (ALLOC_OOM | ALLOC_NON_BLOCK)))
+                page = rmqueue_smallest_type(k, zone, order, MIGRATE_HIGHATOMIC);
+        }
+    }
+    if (page) {
+        k.count_event(pgalloc_item(zone), uint64_t{1} << order);
+        zone_statistics(k, preferred, zone);
+    }
+    if ((alloc_flags & ALLOC_KSWAPD) && (zone.flags & ZONE_BOOSTED_WATERMARK)) {
+        zone.flags &= ~ZONE_BOOSTED_WATERMARK;
+        wakeup_kswapd(k, zone, 0, 0, zone.idx);
+    }
+    return page;
+}
+
+// zone_watermark_fast()
+bool zone_watermark_fast(const Zone& z, unsigned order, uint64_t mark, unsigned highest_zoneidx,
+                         unsigned alloc_flags) {
+    long free_pages = z.page_state(NR_FREE_PAGES);
+    if (!order) {
+        long usable = free_pages;
+        long reserved = static_cast<long>(z.nr_free_highatomic) * !(alloc_flags & ALLOC_RESERVES) +
+                        (alloc_flags & ALLOC_CMA ? 0 : z.page_state(NR_FREE_CMA));
+        usable -= std::min(usable, reserved);
+        if (usable > static_cast<long>(mark) + z.lowmem_reserve[highest_zoneidx]) return true;
+    }
+    if (zone_watermark_ok(z, order, mark, highest_zoneidx, alloc_flags, free_pages)) return true;
+    // __GFP_HIGH order-0 requests ignore the boost at the min watermark.
+    if (!order && (alloc_flags & ALLOC_MIN_RESERVE) && z.watermark_boost &&
+        (alloc_flags & ALLOC_WMARK_MASK) == WMARK_MIN)
+        return zone_watermark_ok(z, order, z.watermark[WMARK_MIN], highest_zoneidx, alloc_flags, free_pages);
+    return false;
+}
+
+// gfp matters here for dirty-page spreading (__GFP_WRITE) and node
+// reclaim, which arrive with the writeback and NUMA issues.
+std::optional<Pfn> get_page_from_freelist(Kernel& k, [[maybe_unused]] gfp_t gfp, unsigned order,
+                                          unsigned alloc_flags, const AllocContext& ac) {
+    for (;;) {
+        bool no_fallback = alloc_flags & ALLOC_NOFRAGMENT;
+        bool restart = false;
+        if (!ac.preferred) return std::nullopt;
+        Zone& preferred = k.zone(ac.preferred->node, ac.preferred->zone_idx);
+        bool started = false;
+        for (const ZoneRef& ref : *ac.zonelist) {
+            if (&ref == ac.preferred) started = true;
+            if (!started || ref.zone_idx > ac.highest_zoneidx) continue;
+            Zone& zone = k.zone(ref.node, ref.zone_idx);
+            if (!zone.managed()) continue;
+            // Locality beats fragmentation avoidance: before going to
+            // another node, retry allowing fallbacks.
+            if (no_fallback && k.nodes.size() > 1 && &zone != &preferred && zone.node != preferred.node) {
+                alloc_flags &= ~ALLOC_NOFRAGMENT;
+                restart = true;
+                break;
+            }
+            bool ok_to_try = false;
+            if (!(zone.flags & ZONE_BELOW_HIGH)) {
+                if (zone_watermark_fast(zone, order, zone.high_wmark_pages(), ac.highest_zoneidx, alloc_flags))
+                    ok_to_try = true;
+                else
+                    zone.flags |= ZONE_BELOW_HIGH;
+            }
+            if (!ok_to_try) {
+                uint64_t mark = zone.wmark_pages(static_cast<WmarkIdx>(alloc_flags & ALLOC_WMARK_MASK));
+                if (!zone_watermark_fast(zone, order, mark, ac.highest_zoneidx, alloc_flags)) {
+                    if (!(alloc_flags & ALLOC_NO_WATERMARKS)) continue;  // node_reclaim comes later
+                }
+            }
+            auto page = rmqueue(k, preferred, zone, order, alloc_flags, ac.migratetype);
+            if (page) return page;
+        }
+        if (restart) continue;
+        // On a single node every zone may be fragmented: try once more
+        // allowing fallbacks.
+        if (no_fallback) {
+            alloc_flags &= ~ALLOC_NOFRAGMENT;
+            continue;
+        }
+        return std::nullopt;
+    }
+}
+
+std::string nodemask_string(const Kernel& k) {
+    // %*pbl of mems_allowed: "0" or "0-3".
+    if (k.nodes.size() == 1) return "0";
+    return fmt::format("0-{}", k.nodes.size() - 1);
+}
+
+void warn_alloc(Kernel& k, gfp_t gfp, unsigned order) {
+    if (gfp & __GFP_NOWARN) return;
+    auto pr = [&](LogLevel l, std::string s) { k.log.printk(k.clock.now(), l, std::move(s)); };
+    pr(LogLevel::Warning,
+       fmt::format("{}: page allocation failure: order:{}, mode:{:#x}({}), nodemask=(null),cpuset=/,mems_allowed={}",
+                   k.current_comm, order, gfp, gfp_flags_string(gfp), nodemask_string(k)));
+    pr(LogLevel::Warning, fmt::format("CPU: {} UID: 0 PID: {} Comm: {} Not tainted {} #1", k.current_cpu,
+                                      k.current_pid, k.current_comm, k.kernel_release));
+    pr(LogLevel::Warning, "Hardware name: mmsim simulated machine");
+    pr(LogLevel::Warning, "Call Trace:");
+    pr(LogLevel::Warning, " <TASK>");
+    for (const char* fn : {"dump_stack_lvl", "warn_alloc", "__alloc_pages_slowpath", "__alloc_frozen_pages_noprof",
+                           "alloc_pages_mpol", "alloc_pages_noprof"})
+        pr(LogLevel::Warning, fmt::format("  {}", fn));
+    pr(LogLevel::Warning, " </TASK>");
+    show_mem(k);
+}
+
+// out_of_memory() when no OOM killer is installed: nothing is killable
+// (there are no user processes at this layer), and the kernel cannot
+// survive that for a system-wide allocation.
+bool default_out_of_memory(Kernel& k, gfp_t gfp, unsigned order) {
+    auto pr = [&](LogLevel l, std::string s) { k.log.printk(k.clock.now(), l, std::move(s)); };
+    // A GFP_NOFS allocation does not kill; it claims progress and retries.
+    if (!(gfp & __GFP_FS)) return true;
+    pr(LogLevel::Warning, fmt::format("{} invoked oom-killer: gfp_mask={:#x}({}), order={}, oom_score_adj=0",
+                                      k.current_comm, gfp, gfp_flags_string(gfp), order));
+    show_mem(k);
+    pr(LogLevel::Warning, "Out of memory and no killable processes...");
+    pr(LogLevel::Emerg, "Kernel panic - not syncing: System is deadlocked on memory");
+    throw KernelPanic("System is deadlocked on memory");
+}
+
+// __alloc_pages_may_oom()
+std::optional<Pfn> alloc_pages_may_oom(Kernel& k, gfp_t gfp, unsigned order, const AllocContext& ac,
+                                       bool* did_some_progress) {
+    *did_some_progress = false;
+    // A last try at a very high watermark catches a parallel OOM kill.
+    auto page = get_page_from_freelist(k, gfp & ~__GFP_DIRECT_RECLAIM, order, ALLOC_WMARK_HIGH | ALLOC_CPUSET, ac);
+    if (page) return page;
+    // The OOM killer does not help costly orders, lowmem-only requests, or
+    // callers that asked it not to run.
+    if (order > PAGE_ALLOC_COSTLY_ORDER) return std::nullopt;
+    int normal = k.zone_index_of(ZoneKind::Normal);
+    if (static_cast<int>(ac.highest_zoneidx) < normal) return std::nullopt;
+    if (gfp & (__GFP_RETRY_MAYFAIL | __GFP_THISNODE)) return std::nullopt;
+    auto& hooks = reclaim_hooks(k);
+    bool progress = hooks.out_of_memory ? hooks.out_of_memory(k, gfp, order) : default_out_of_memory(k, gfp, order);
+    *did_some_progress = progress;
+    return std::nullopt;
+}
+
+// should_reclaim_retry(): keep going while reclaim could still make the
+// allocation succeed.
+bool should_reclaim_retry(Kernel& k, unsigned order, const AllocContext& ac, unsigned alloc_flags,
+                          bool did_some_progress, int* no_progress_loops) {
+    if (did_some_progress && order <= PAGE_ALLOC_COSTLY_ORDER)
+        *no_progress_loops = 0;
+    else
+        (*no_progress_loops)++;
+    if (*no_progress_loops > MAX_RECLAIM_RETRIES) return false;
+    for (const ZoneRef& ref : *ac.zonelist) {
+        if (ref.zone_idx > ac.highest_zoneidx) continue;
+        const Zone& zone = k.zone(ref.node, ref.zone_idx);
+        // zone_reclaimable_pages(): nothing is on the LRU lists yet.
+        long reclaimable = 0;
+        long available = reclaimable + zone.page_state(NR_FREE_PAGES);
+        if (zone_watermark_ok(zone, order, zone.min_wmark_pages(), ac.highest_zoneidx, alloc_flags, available))
+            return true;
+    }
+    return false;
+}
+
+std::optional<Pfn> alloc_pages_slowpath(Kernel& k, gfp_t gfp, unsigned order, AllocContext& ac) {
+    bool can_direct_reclaim = gfp & __GFP_DIRECT_RECLAIM;
+    bool costly_order = order > PAGE_ALLOC_COSTLY_ORDER;
+    auto& hooks = reclaim_hooks(k);
+    int no_progress_loops = 0;
+    uint64_t did_some_progress = 0;
+
+    unsigned alloc_flags = gfp_to_alloc_flags(k, gfp, order);
+    if (alloc_flags & ALLOC_KSWAPD) wake_all_kswapds(k, order, gfp, ac);
+    if (auto page = get_page_from_freelist(k, gfp, order, alloc_flags, ac)) return page;
+
+    // Costly or unmovable high-order requests try compaction before reclaim.
+    if (can_direct_reclaim && (costly_order || (order > 0 && ac.migratetype != MIGRATE_MOVABLE)) &&
+        hooks.direct_compact) {
+        if (auto page = hooks.direct_compact(k, gfp, order, alloc_flags)) return page;
+        if (costly_order && (gfp & __GFP_NORETRY)) goto nopage;
+    }
+
+    for (;;) {
+        if (alloc_flags & ALLOC_KSWAPD) wake_all_kswapds(k, order, gfp, ac);
+        // __gfp_pfmemalloc_flags(): __GFP_MEMALLOC ignores the watermarks
+        // (tasks in reclaim, PF_MEMALLOC, come with the reclaim issue).
+        if ((gfp & __GFP_MEMALLOC) && !(gfp & __GFP_NOMEMALLOC))
+            alloc_flags = gfp_to_alloc_flags_cma(gfp, ALLOC_NO_WATERMARKS) | (alloc_flags & ALLOC_KSWAPD);
+        if (auto page = get_page_from_freelist(k, gfp, order, alloc_flags, ac)) return page;
+        if (!can_direct_reclaim) goto nopage;
+
+        did_some_progress = hooks.direct_reclaim ? hooks.direct_reclaim(k, gfp, order, ac.highest_zoneidx) : 0;
+        if (did_some_progress) {
+            k.count_event(ALLOCSTALL_NORMAL, 1);
+            if (auto page = get_page_from_freelist(k, gfp, order, alloc_flags, ac)) return page;
+        }
+        if (hooks.direct_compact) {
+            if (auto page = hooks.direct_compact(k, gfp, order, alloc_flags)) return page;
+        }
+        if (gfp & __GFP_NORETRY) goto nopage;
+        if (costly_order && !(gfp & __GFP_RETRY_MAYFAIL)) goto nopage;
+        if (should_reclaim_retry(k, order, ac, alloc_flags, did_some_progress > 0, &no_progress_loops)) continue;
+
+        bool oom_progress = false;
+        if (auto page = alloc_pages_may_oom(k, gfp, order, ac, &oom_progress)) return page;
+        if (oom_progress) {
+            no_progress_loops = 0;
+            continue;
+        }
+        break;
+    }
+
+nopage:
+    if (gfp & __GFP_NOFAIL) {
+        // The kernel loops forever here; with nothing left to reclaim or
+        // kill, a simulated machine would hang. Report it as the kernel's
+        // OOM panic would end it.
+        if (!can_direct_reclaim) {
+            k.log.printk(k.clock.now(), LogLevel::Warning,
+                         "WARNING: __GFP_NOFAIL allocation without __GFP_DIRECT_RECLAIM cannot be satisfied");
+        } else if (auto page = get_page_from_freelist(k, gfp, order, ALLOC_MIN_RESERVE | ALLOC_WMARK_MIN, ac)) {
+            return page;
+        }
+        return default_out_of_memory(k, gfp | __GFP_FS, order) ? std::nullopt : std::nullopt;
+    }
+    warn_alloc(k, gfp, order);
+    return std::nullopt;
+}
+
+void prep_new_page(Kernel& k, uint64_t pfn, unsigned order, gfp_t gfp) {
+    MemMap& mm = *k.mem_map;
+    Page& head = mm[pfn];
+    head.refcount = 1;
+    if ((gfp & __GFP_COMP) && order) {
+        head.set(PG_head);
+        head.order = static_cast<uint8_t>(order);
+        for (uint64_t i = 1; i < (uint64_t{1} << order); i++) mm[pfn + i].set(PG_tail);
+    }
+}
+
+}  // namespace
+
+std::optional<Pfn> alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
+    if (order > MAX_PAGE_ORDER) {
+        // The kernel warns once and fails: "WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER)".
+        if (!(gfp & __GFP_NOWARN))
+            k.log.printk(k.clock.now(), LogLevel::Warning,
+                         fmt::format("WARNING: allocation of order {} exceeds MAX_PAGE_ORDER ({})", order,
+                                     MAX_PAGE_ORDER));
+        return std::nullopt;
+    }
+    AllocContext ac;
+    ac.nid = nid >= 0 ? nid : (k.cpus.empty() ? 0 : k.cpus[k.current_cpu].node);
+    ac.zonelist = (gfp & __GFP_THISNODE) ? &k.nodes[ac.nid].zonelist_nofallback : &k.nodes[ac.nid].zonelist_fallback;
+    ac.highest_zoneidx = gfp_zone(k, gfp);
+    ac.migratetype = gfp_migratetype(gfp);
+    ac.preferred = first_zone(k, ac);
+
+    unsigned alloc_flags = ALLOC_WMARK_LOW;
+    alloc_flags = gfp_to_alloc_flags_cma(gfp, alloc_flags);
+    const Zone* pz = ac.preferred ? &k.zone(ac.preferred->node, ac.preferred->zone_idx) : nullptr;
+    alloc_flags |= alloc_flags_nofragment(k, pz, gfp);
+
+    auto page = get_page_from_freelist(k, gfp, order, alloc_flags, ac);
+    if (!page) page = alloc_pages_slowpath(k, gfp, order, ac);
+    if (page) prep_new_page(k, page->value, order, gfp);
+    if (k.debug_vm) validate_page_alloc(k);
+    return page;
+}
+
+void free_pages(Kernel& k, Pfn pfn, unsigned order) {
+    MemMap& mm = *k.mem_map;
+    Zone& zone = pfn_zone(k, pfn);
+    Page& head = mm[pfn.value];
+    if (head.test(PG_buddy) || head.test(PG_pcp) || head.test(PG_reserved))
+        throw std::logic_error(fmt::format("free_pages: pfn {:#x} is not an allocated page", pfn.value));
+    if (head.test(PG_head)) {
+        for (uint64_t i = 1; i < (uint64_t{1} << order); i++) mm[pfn.value + i].clear(PG_tail);
+        head.clear(PG_head);
+    }
+    head.refcount = 0;
+    head.order = 0;
+    if (!pcp_allowed_order(order)) {
+        free_pages_ok(k, zone, pfn, order);
+    } else {
+        unsigned mt = get_pageblock_migratetype(zone, pfn);
+        if (mt >= MIGRATE_PCPTYPES) {
+            if (mt == MIGRATE_ISOLATE) {
+                free_one_page(k, zone, pfn, order, mt);
+                k.count_event(PGFREE, uint64_t{1} << order);
+                if (k.debug_vm) validate_page_alloc(k);
+                return;
+            }
+            mt = MIGRATE_MOVABLE;
+        }
+        free_to_pcp(k, zone, k.current_cpu, pfn, order, mt);
+    }
+    if (k.debug_vm) validate_page_alloc(k);
+}
+
+ReclaimHooks& reclaim_hooks(Kernel& k) { return *k.hooks; }
+
+}  // namespace mmsim
