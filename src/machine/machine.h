@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,6 +47,10 @@ struct NodeDesc {
     int id = 0;
     uint64_t memory_bytes = 0;  // RAM on this node (profiles)
     std::vector<int> cpus;      // empty: CPUs are spread over nodes evenly
+    // ArchProfile::Explicit only: the pages of page descriptors this node
+    // reserved at boot (what the host's nr_memmap_boot_pages said, as
+    // clone-host records it). Unset: derived from the node's memory.
+    std::optional<uint64_t> memmap_pages;
 };
 
 // A zone given outright (ArchProfile::Explicit), in pages.
@@ -74,6 +79,7 @@ struct BootSysctl {
 
 struct MachineDesc {
     std::string source;  // file name or "boot line", for messages
+    SourceLoc loc;       // where the description starts (file:1:1, the boot line), for messages
     ArchProfile arch = ArchProfile::X86_64;
     unsigned nr_cpus = 1;
     std::vector<NodeDesc> nodes;
@@ -84,6 +90,8 @@ struct MachineDesc {
     bool reserve_memmap = true;                 // 64 bytes per present page, from the top of each node
     uint64_t kernelcore_bytes = 0;              // kernelcore= (0: not given)
     uint64_t movablecore_bytes = 0;             // movablecore= (0: not given)
+    unsigned kernelcore_percent = 0;            // kernelcore=NN% (0: not given)
+    unsigned movablecore_percent = 0;           // movablecore=NN% (0: not given)
     std::string thp_enabled = "madvise";        // always | madvise | never
     std::vector<BootSysctl> sysctls;            // applied in order after boot
     uint64_t seed = 0;
@@ -97,11 +105,11 @@ struct ZoneGeom {
 
 struct NodeGeom {
     int id = 0;
-    std::vector<ZoneGeom> zones;      // every kind of the profile, in index order
-    std::vector<PfnRange> memory;     // RAM (memblock.memory), sorted, disjoint
-    std::vector<PfnRange> reserved;   // memblock.reserved, sorted, disjoint, inside memory
+    std::vector<ZoneGeom> zones;     // every kind of the profile, in index order
+    std::vector<PfnRange> memory;    // RAM (memblock.memory), sorted, disjoint
+    std::vector<PfnRange> reserved;  // memblock.reserved, sorted, disjoint, inside memory
     std::vector<int> cpus;
-    uint64_t memmap_pages = 0;        // the part of reserved that holds page descriptors
+    uint64_t memmap_pages = 0;  // the part of reserved that holds page descriptors
 };
 
 struct BootLayout {
@@ -112,6 +120,13 @@ struct BootLayout {
     // e820-style lines for the simulated kernel log ("BIOS-e820: [mem ...] usable").
     std::vector<std::string> firmware_log;
 };
+
+// "DMA", "DMA32", "Normal", "HighMem", "Movable", "Device" (any case).
+std::optional<ZoneKind> zone_kind_from_name(std::string_view name);
+
+// The closest of `names` to a misspelled `word` (edit distance at most 2,
+// or a prefix), for "did you mean" hints; empty if none is close.
+std::string closest_name(std::string_view word, const std::vector<std::string_view>& names);
 
 // Parses a size with a unit: "4096", "4K", "512M", "8G", "1T" (binary units;
 // "KiB", "MB" and lower case accepted). nullopt when malformed.
@@ -132,6 +147,21 @@ struct BootArg {
     SourceLoc loc;
 };
 MachineDesc machine_from_boot_args(const std::vector<BootArg>& args, const SourceLoc& where);
+// Applies one of the options a machine file's [boot] table and the boot
+// line share: kernel_image, reserve_memmap, kernelcore, movablecore (a size
+// or "NN%"), thp. Returns false for any other key; throws InputError at loc
+// for a bad value.
+bool apply_boot_option(MachineDesc& desc, std::string_view key, std::string_view value, const SourceLoc& loc);
+// True for the keys machine_from_boot_args() takes (ram, cpus, ..., vm.*),
+// so a scenario's `boot` line can tell them from its own (swap=, disk=).
+bool machine_boot_key_known(std::string_view key);
+
+// Checks the zones of an ArchProfile::Explicit description: known types,
+// spanned >= present >= managed, no Device pages, one zone per type and
+// node, zones of a node in address order, no overlaps. zone_locs, when
+// given, holds each zone's location (same order) for the message. Throws
+// InputError. resolve_layout() calls it too.
+void validate_explicit_zones(const MachineDesc& desc, const std::vector<SourceLoc>& zone_locs = {});
 
 // Early boot: the e820 map, memblock and zone boundaries. Throws InputError
 // when the description cannot boot (no memory, overlapping zones, ...).

@@ -510,9 +510,12 @@ uint64_t int_sqrt(uint64_t x) {
 
 // ---- validation ----------------------------------------------------------------------
 
-static void check(bool ok, const std::string& what) {
-    if (!ok) throw std::logic_error("page_alloc invariant: " + what);
-}
+// The message is built only when the check fails: validation runs after
+// every operation in tests and walks every free page.
+#define check(ok, what)                                                                \
+    do {                                                                               \
+        if (!(ok)) throw std::logic_error(std::string("page_alloc invariant: ") + (what)); \
+    } while (0)
 
 void validate_page_alloc(const Kernel& k) {
     const MemMap& mm = *k.mem_map;
@@ -598,5 +601,7 @@ void validate_page_alloc(const Kernel& k) {
         }
     }
 }
+
+#undef check
 
 }  // namespace mmsim
