@@ -91,6 +91,7 @@ struct VmTunables {
     int drop_caches = 0;
     int compact_memory = 0;
     ThpMode thp = ThpMode::Madvise;
+    std::string thp_defrag = "madvise";  // /sys/kernel/mm/transparent_hugepage/defrag
 };
 
 struct CpuInfo {

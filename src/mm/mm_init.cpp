@@ -147,6 +147,7 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
     auto k = std::make_unique<Kernel>();
     const char* check = std::getenv("MMSIM_CHECK");
     k->debug_vm = check && *check && *check != '0';
+    k->layout = layout;
     k->zone_kinds = layout.zone_kinds;
     for (unsigned i = 0; i < k->nr_zone_types(); i++)
         k->vm.lowmem_reserve_ratio[i] = default_lowmem_reserve_ratio(k->zone_kinds[i]);

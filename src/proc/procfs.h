@@ -23,7 +23,8 @@ Result<std::string> proc_read(const Kernel& k, std::string_view path);
 
 // Writes to a writable file (the sysctls, the THP setting). The kernel's
 // errno on a refused value: EINVAL for out of range or malformed, ENOENT
-// for no such file, EACCES for a read-only one.
+// for no such file, EIO for a /proc file that cannot be written (as the
+// kernel's proc_reg_write says), EACCES for a read-only sysfs attribute.
 Result<void> proc_write(Kernel& k, std::string_view path, std::string_view data);
 
 // True if the path names an existing file or directory.

@@ -1,0 +1,353 @@
+// The simulated /proc and /sys trees (fs/proc/generic.c, fs/proc/proc_sysctl.c
+// and sysfs, reduced to a path table).
+//
+// In the kernel, procfs and sysfs are filesystems whose files have no
+// contents until someone reads them: open() finds an entry with a show()
+// function, and read() runs it against the live counters. mmsim does the
+// same with a table of paths:
+//
+//   /proc/meminfo, zoneinfo, buddyinfo, pagetypeinfo, vmstat    memory
+//   /proc/cpuinfo, stat, uptime, loadavg, version               what procps
+//   /proc/sys/kernel/osrelease                                  reads beside them
+//   /proc/sys/vm/<name>      every vm sysctl, routed to src/proc/sysctl.cpp
+//   /sys/kernel/mm/transparent_hugepage/{enabled,defrag,hpage_pmd_size}
+//
+// Directories are whatever the paths imply. Errors are the ones a program
+// would get from open(2)/read(2)/write(2): ENOENT for no such path, ENOTDIR
+// for a path through a file, EISDIR for reading or writing a directory,
+// EACCES for reading a write-only sysctl (drop_caches, compact_memory) or
+// writing a read-only file (where a real kernel says EIO for /proc/meminfo
+// and friends, mmsim says EACCES for all of them).
+//
+// A snapshot writes every file into a directory tree laid out like the real
+// one, so that real tools can read the simulated machine:
+//
+//   unshare -m sh -c 'mount --bind DIR/proc /proc && free -m'
+//
+// It is built in a temporary directory beside DIR and renamed into place,
+// so readers never see half a snapshot and a failure leaves nothing behind.
+#include "proc/procfs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+
+#include "proc/renderers.h"
+#include "proc/sysctl.h"
+
+namespace mmsim {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view SYSCTL_VM_DIR = "/proc/sys/vm";
+constexpr std::string_view THP_DIR = "/sys/kernel/mm/transparent_hugepage";
+
+struct FileEntry {
+    std::string path;
+    unsigned mode = 0444;
+    std::string (*show)(const Kernel&) = nullptr;
+    Result<void> (*store)(Kernel&, std::string_view) = nullptr;
+};
+
+std::string show_osrelease(const Kernel& k) { return k.kernel_release + "\n"; }
+
+// The files whose existence does not depend on the sysctl table, sorted.
+const std::vector<FileEntry>& fixed_files() {
+    static const std::vector<FileEntry> files = [] {
+        std::vector<FileEntry> v = {
+            {"/proc/buddyinfo", 0444, render_buddyinfo, nullptr},
+            {"/proc/cpuinfo", 0444, render_cpuinfo, nullptr},
+            {"/proc/loadavg", 0444, render_loadavg, nullptr},
+            {"/proc/meminfo", 0444, render_meminfo, nullptr},
+            {"/proc/pagetypeinfo", 0400, render_pagetypeinfo, nullptr},
+            {"/proc/stat", 0444, render_stat, nullptr},
+            {"/proc/sys/kernel/osrelease", 0444, show_osrelease, nullptr},
+            {"/proc/uptime", 0444, render_uptime, nullptr},
+            {"/proc/version", 0444, render_version, nullptr},
+            {"/proc/vmstat", 0444, render_vmstat, nullptr},
+            {"/proc/zoneinfo", 0444, render_zoneinfo, nullptr},
+        };
+        for (const SysfsFile& f : thp_sysfs_files())
+            v.push_back({std::string(THP_DIR) + "/" + f.name, f.mode, f.show, f.store});
+        std::sort(v.begin(), v.end(), [](const FileEntry& a, const FileEntry& b) { return a.path < b.path; });
+        return v;
+    }();
+    return files;
+}
+
+// Every directory the files imply, from "/" down.
+const std::set<std::string, std::less<>>& directories() {
+    static const std::set<std::string, std::less<>> dirs = [] {
+        std::set<std::string, std::less<>> d{"/"};
+        auto add_parents = [&](std::string_view p) {
+            for (std::size_t i = p.find('/', 1); i != std::string_view::npos; i = p.find('/', i + 1))
+                d.insert(std::string(p.substr(0, i)));
+        };
+        for (const auto& f : fixed_files()) add_parents(f.path);
+        add_parents(std::string(SYSCTL_VM_DIR) + "/x");
+        return d;
+    }();
+    return dirs;
+}
+
+// A path as the kernel's lookup sees it: components without "." and
+// "..", and whether it ended in a slash.
+struct Lookup {
+    std::string path;  // "/proc/meminfo"; "/" for the root
+    bool trailing_slash = false;
+    std::vector<std::string> prefixes;  // proper ancestors below the root, shortest first
+};
+
+Lookup normalize(std::string_view in) {
+    Lookup l;
+    std::vector<std::string_view> parts;
+    std::size_t i = 0;
+    while (i <= in.size()) {
+        std::size_t j = in.find('/', i);
+        if (j == std::string_view::npos) j = in.size();
+        std::string_view c = in.substr(i, j - i);
+        if (c == "..") {
+            if (!parts.empty()) parts.pop_back();
+        } else if (!c.empty() && c != ".") {
+            parts.push_back(c);
+        }
+        i = j + 1;
+    }
+    l.trailing_slash = in.size() > 1 && in.back() == '/';
+    for (const auto& p : parts) {
+        if (!l.path.empty()) l.prefixes.push_back(l.path);
+        l.path.push_back('/');
+        l.path.append(p.data(), p.size());
+    }
+    if (l.path.empty()) l.path.assign(1, '/');
+    return l;
+}
+
+// What a path names: a table file, a vm sysctl, a directory, or nothing.
+struct Resolved {
+    Errno err = Errno::OK;  // NOENT / NOTDIR when it names nothing usable
+    bool is_dir = false;
+    const FileEntry* file = nullptr;
+    const SysctlInfo* sysctl = nullptr;
+};
+
+const FileEntry* find_fixed(std::string_view path) {
+    const auto& files = fixed_files();
+    auto it = std::lower_bound(files.begin(), files.end(), path,
+                               [](const FileEntry& e, std::string_view p) { return e.path < p; });
+    return it != files.end() && it->path == path ? &*it : nullptr;
+}
+
+const SysctlInfo* find_sysctl(std::string_view path) {
+    if (path.size() <= SYSCTL_VM_DIR.size() + 1 || path.substr(0, SYSCTL_VM_DIR.size()) != SYSCTL_VM_DIR ||
+        path[SYSCTL_VM_DIR.size()] != '/')
+        return nullptr;
+    std::string_view name = path.substr(SYSCTL_VM_DIR.size() + 1);
+    if (name.find('/') != std::string_view::npos) return nullptr;
+    return sysctl_vm_find(name);
+}
+
+bool is_file(std::string_view path) { return find_fixed(path) || find_sysctl(path); }
+
+Resolved resolve(std::string_view raw) {
+    Resolved r;
+    if (raw.empty()) {
+        r.err = Errno::NOENT;
+        return r;
+    }
+    Lookup l = normalize(raw);
+    for (const auto& p : l.prefixes) {
+        if (is_file(p)) {
+            r.err = Errno::NOTDIR;
+            return r;
+        }
+    }
+    if (directories().count(l.path)) {
+        r.is_dir = true;
+        return r;
+    }
+    r.file = find_fixed(l.path);
+    if (!r.file) r.sysctl = find_sysctl(l.path);
+    if (!r.file && !r.sysctl)
+        r.err = Errno::NOENT;
+    else if (l.trailing_slash)
+        r.err = Errno::NOTDIR;
+    return r;
+}
+
+Error path_error(Errno e, std::string_view path) { return make_error(e, std::string(path)); }
+
+}  // namespace
+
+Result<std::string> proc_read(const Kernel& k, std::string_view path) {
+    Resolved r = resolve(path);
+    if (r.err != Errno::OK) return path_error(r.err, path);
+    if (r.is_dir) return path_error(Errno::ISDIR, path);
+    if (r.sysctl) {
+        if (!(r.sysctl->mode & 0444)) return path_error(Errno::ACCES, path);
+        return sysctl_vm_read(k, r.sysctl->name);
+    }
+    if (!(r.file->mode & 0444)) return path_error(Errno::ACCES, path);
+    return r.file->show(k);
+}
+
+Result<void> proc_write(Kernel& k, std::string_view path, std::string_view data) {
+    Resolved r = resolve(path);
+    if (r.err != Errno::OK) return path_error(r.err, path);
+    if (r.is_dir) return path_error(Errno::ISDIR, path);
+    if (r.sysctl) {
+        if (!(r.sysctl->mode & 0222)) return path_error(Errno::ACCES, path);
+        return sysctl_vm_write(k, r.sysctl->name, data);
+    }
+    // A /proc file with no write method fails the write itself with EIO
+    // (proc_reg_write); a read-only sysfs attribute refuses the open.
+    if (!r.file->store || !(r.file->mode & 0222))
+        return path_error(path.substr(0, 6) == "/proc/" ? Errno::IO : Errno::ACCES, path);
+    return r.file->store(k, data);
+}
+
+bool proc_exists(const Kernel&, std::string_view path) {
+    Resolved r = resolve(path);
+    return r.err == Errno::OK;
+}
+
+std::vector<std::string> proc_list(const Kernel&) {
+    std::vector<std::string> out;
+    for (const auto& f : fixed_files()) out.push_back(f.path);
+    for (const auto& s : sysctl_vm_table()) out.push_back(std::string(SYSCTL_VM_DIR) + "/" + s.name);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+// ---- snapshots ---------------------------------------------------------------
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what, int err) {
+    throw std::runtime_error(what + ": " + std::strerror(err));
+}
+
+// Writes one file with exactly this mode (umask ignored).
+void write_file(const fs::path& p, const std::string& data, unsigned mode) {
+    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) fail("snapshot: cannot create " + p.string(), errno);
+    std::size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            ::close(fd);
+            fail("snapshot: cannot write " + p.string(), e);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fchmod(fd, mode) != 0) {
+        int e = errno;
+        ::close(fd);
+        fail("snapshot: cannot set the mode of " + p.string(), e);
+    }
+    if (::close(fd) != 0) fail("snapshot: cannot write " + p.string(), errno);
+}
+
+unsigned file_mode(std::string_view path) {
+    if (const FileEntry* f = find_fixed(path)) return f->mode;
+    if (const SysctlInfo* s = find_sysctl(path)) return s->mode;
+    return 0444;
+}
+
+// A directory a snapshot may replace: empty, or holding only what a
+// snapshot writes. Anything else is someone's data.
+bool replaceable(const fs::path& dir) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        std::string name = e.path().filename().string();
+        if (name != "proc" && name != "sys") return false;
+    }
+    return !ec;
+}
+
+// A fresh, unique directory name beside `target`.
+fs::path make_temp_dir(const fs::path& parent, const std::string& name, const char* what) {
+    std::string tmpl = (parent / ("." + name + "." + what + "-XXXXXX")).string();
+    if (!::mkdtemp(tmpl.data()))
+        fail("snapshot: cannot create a temporary directory in " + parent.string(), errno);
+    return fs::path(tmpl);
+}
+
+void fill_snapshot(const Kernel& k, const fs::path& root) {
+    for (const std::string& path : proc_list(k)) {
+        Result<std::string> r = proc_read(k, path);
+        std::string data;
+        if (r.ok())
+            data = std::move(r.value());
+        else if (r.err() != Errno::ACCES)  // write-only files are empty, as in the real tree
+            throw std::runtime_error("snapshot: reading " + path + ": " + errno_text(r.err()));
+        fs::path p = root / path.substr(1);
+        std::error_code ec;
+        fs::create_directories(p.parent_path(), ec);
+        if (ec) fail("snapshot: cannot create " + p.parent_path().string(), ec.value());
+        write_file(p, data, file_mode(path));
+    }
+}
+
+}  // namespace
+
+void write_snapshot(const Kernel& k, const std::string& dir) {
+    if (dir.empty()) throw std::runtime_error("snapshot: no directory given");
+    fs::path target = fs::absolute(fs::path(dir)).lexically_normal();
+    if (target.filename().empty()) target = target.parent_path();
+    const std::string name = target.filename().string();
+    if (name.empty() || name == "." || name == ".." || target == target.root_path())
+        throw std::runtime_error("snapshot: '" + dir + "' cannot be a snapshot directory");
+    const fs::path parent = target.parent_path();
+
+    std::error_code ec;
+    const bool exists = fs::exists(fs::symlink_status(target, ec));
+    if (exists) {
+        if (!fs::is_directory(fs::symlink_status(target, ec)))
+            throw std::runtime_error("snapshot: '" + dir + "' exists and is not a directory");
+        if (!replaceable(target))
+            throw std::runtime_error("snapshot: refusing to replace '" + dir +
+                                     "': it holds files other than proc/ and sys/");
+    }
+
+    const fs::path tmp = make_temp_dir(parent, name, "tmp");
+    try {
+        fill_snapshot(k, tmp);
+        if (::chmod(tmp.c_str(), 0755) != 0) fail("snapshot: chmod " + tmp.string(), errno);
+        if (!exists) {
+            if (::rename(tmp.c_str(), target.c_str()) != 0)
+                fail("snapshot: cannot rename into " + dir, errno);
+            return;
+        }
+        // Move the old snapshot aside, the new one in, then drop the old.
+        const fs::path old = make_temp_dir(parent, name, "old");
+        if (::rename(target.c_str(), old.c_str()) != 0) {
+            int e = errno;
+            fs::remove(old, ec);
+            fail("snapshot: cannot move the old " + dir + " aside", e);
+        }
+        if (::rename(tmp.c_str(), target.c_str()) != 0) {
+            int e = errno;
+            ::rename(old.c_str(), target.c_str());
+            fail("snapshot: cannot rename into " + dir, e);
+        }
+        fs::remove_all(old, ec);
+    } catch (...) {
+        fs::remove_all(tmp, ec);
+        throw;
+    }
+}
+
+}  // namespace mmsim

@@ -1,0 +1,50 @@
+// The renderers behind src/proc/procfs.cpp's path table.
+//
+// Each function prints one file the way Linux 6.18 does, byte for byte,
+// from the Kernel's counters and from the formulas in src/mm/show_mem.h.
+// None of them decides anything: a value they print is a counter or the
+// result of a named kernel function.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernel/kernel.h"
+#include "mmsim/result.h"
+
+namespace mmsim {
+
+// fs/proc/meminfo.c
+std::string render_meminfo(const Kernel& k);
+// mm/vmstat.c: zoneinfo, buddyinfo (frag_show), pagetypeinfo, vmstat
+std::string render_zoneinfo(const Kernel& k);
+std::string render_buddyinfo(const Kernel& k);
+std::string render_pagetypeinfo(const Kernel& k);
+std::string render_vmstat(const Kernel& k);
+// arch/x86/kernel/cpu/proc.c
+std::string render_cpuinfo(const Kernel& k);
+// fs/proc/stat.c, fs/proc/uptime.c, fs/proc/loadavg.c, fs/proc/version.c
+std::string render_stat(const Kernel& k);
+std::string render_uptime(const Kernel& k);
+std::string render_loadavg(const Kernel& k);
+std::string render_version(const Kernel& k);
+
+// The simulated machine's wall clock at boot (btime in /proc/stat), in
+// seconds since the epoch. Fixed so that runs are reproducible.
+inline constexpr uint64_t SIM_BOOT_EPOCH = 1767225600;  // 2026-01-01 00:00:00 UTC
+
+// /sys/kernel/mm/transparent_hugepage/* (mm/huge_memory.c): one entry per
+// file, relative to that directory ("enabled", "defrag", ...).
+struct SysfsFile {
+    std::string name;
+    unsigned mode = 0444;
+    std::string (*show)(const Kernel&) = nullptr;
+    Result<void> (*store)(Kernel&, std::string_view) = nullptr;  // nullptr: read-only
+};
+const std::vector<SysfsFile>& thp_sysfs_files();
+
+// sysfs_streq(): equal, ignoring one trailing newline on either side.
+bool sysfs_streq(std::string_view a, std::string_view b);
+
+}  // namespace mmsim

@@ -1,0 +1,231 @@
+// Real procps-ng reads a snapshot of a simulated machine.
+//
+// A snapshot's proc/ is bind-mounted over /proc in a private mount
+// namespace, and the host's own `free` and `vmstat` run against it, exactly
+// as DESIGN.md's "unshare -m sh -c 'mount --bind DIR/proc /proc && free -m'"
+// says. They must parse every file and print the simulated numbers. Needs
+// root (for the mount namespace); otherwise the tests skip, saying why.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "proc/procfs.h"
+#include "support/fixtures.h"
+
+namespace fs = std::filesystem;
+
+namespace mmsim {
+namespace {
+
+struct Shell {
+    int status = -1;
+    std::string out;
+};
+
+Shell run(const std::string& cmd) {
+    Shell r;
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+// Why procps cannot be run here, or "" if it can.
+std::string cannot_run() {
+    if (::geteuid() != 0) return "needs root to bind-mount a snapshot over /proc in a mount namespace";
+    for (const char* tool : {"unshare", "free", "vmstat"})
+        if (run(fmt::format("command -v {} >/dev/null", tool)).status != 0)
+            return fmt::format("{} is not installed", tool);
+    Shell r = run("unshare -m sh -c 'mount --bind /proc /proc'");
+    if (r.status != 0) return "unshare -m / mount --bind failed: " + r.out;
+    return "";
+}
+
+class Procps : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string why = cannot_run();
+        if (!why.empty()) GTEST_SKIP() << why;
+        std::string t = (fs::temp_directory_path() / "mmsim-procps-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(t.data()), nullptr);
+        m_tmp = t;
+    }
+    void TearDown() override {
+        std::error_code ec;
+        if (!m_tmp.empty()) fs::remove_all(m_tmp, ec);
+    }
+
+    // Snapshots the machine and runs `cmd` with the snapshot as /proc.
+    std::string tool(const Kernel& k, const std::string& cmd) {
+        fs::path dir = m_tmp / "snap";
+        write_snapshot(k, dir.string());
+        Shell r = run(
+            fmt::format("LC_ALL=C unshare -m sh -c 'mount --bind {}/proc /proc && {}'", dir.string(), cmd));
+        EXPECT_EQ(r.status, 0) << cmd << ":\n" << r.out;
+        return r.out;
+    }
+
+    fs::path m_tmp;
+};
+
+// /proc/meminfo of the simulation, in kB.
+std::map<std::string, uint64_t> meminfo(const Kernel& k) {
+    std::map<std::string, uint64_t> m;
+    std::istringstream in(*proc_read(k, "/proc/meminfo"));
+    std::string label;
+    uint64_t v;
+    while (in >> label >> v) {
+        label.pop_back();
+        m[label] = v;
+        in.ignore(1000, '\n');
+    }
+    return m;
+}
+
+// The numbers after a row label ("Mem:") in a tool's table.
+std::vector<uint64_t> row(const std::string& out, const std::string& label) {
+    std::istringstream in(out);
+    for (std::string l; std::getline(in, l);) {
+        std::istringstream ls(l);
+        std::string first;
+        ls >> first;
+        if (first != label) continue;
+        std::vector<uint64_t> v;
+        uint64_t x;
+        while (ls >> x) v.push_back(x);
+        return v;
+    }
+    return {};
+}
+
+// `vmstat -s`: "      8223744 K total memory" -> {"K total memory": 8223744}.
+std::map<std::string, uint64_t> vmstat_s(const std::string& out) {
+    std::map<std::string, uint64_t> m;
+    std::istringstream in(out);
+    for (std::string l; std::getline(in, l);) {
+        std::istringstream ls(l);
+        uint64_t v;
+        if (!(ls >> v)) continue;
+        std::string rest;
+        std::getline(ls, rest);
+        m[rest.substr(rest.find_first_not_of(' '))] = v;
+    }
+    return m;
+}
+
+// A booted machine whose usage counters are all different, so that a tool
+// reading the wrong line would print the wrong number. Only the renderers
+// read these counters, so they need not describe real pages, but they add
+// up: the pages in use are no longer free.
+std::unique_ptr<Kernel> busy_machine() {
+    auto k = test::boot_ram(8ull << 30, 2);
+    PglistData& n = k->nodes[0];
+    n.node_zones[static_cast<unsigned>(k->zone_index_of(ZoneKind::Normal))].vm_stat[NR_FREE_PAGES] -= 110000;
+    n.vm_stat[NR_FILE_PAGES] = 70001;
+    n.vm_stat[NR_ACTIVE_FILE] = 30011;
+    n.vm_stat[NR_INACTIVE_FILE] = 39990;
+    n.vm_stat[NR_ACTIVE_ANON] = 5003;
+    n.vm_stat[NR_INACTIVE_ANON] = 12007;
+    n.vm_stat[NR_SHMEM] = 2203;
+    n.vm_stat[NR_SLAB_RECLAIMABLE] = 3307;
+    n.vm_stat[NR_SLAB_UNRECLAIMABLE] = 4409;
+    k->vm_events[PGPGIN] = 123456;
+    k->vm_events[PGPGOUT] = 6543;
+    k->clock.advance_by(42 * NSEC_PER_SEC);
+    return k;
+}
+
+TEST_F(Procps, FreeShowsTheSimulatedMeminfo) {
+    for (bool busy : {false, true}) {
+        auto k = busy ? busy_machine() : test::boot_ram(8ull << 30, 2);
+        auto m = meminfo(*k);
+        std::string out = tool(*k, "free -k");
+        auto mem = row(out, "Mem:");
+        ASSERT_EQ(mem.size(), 6u) << out;
+        const uint64_t buff_cache = m["Buffers"] + m["Cached"] + m["SReclaimable"];
+        EXPECT_EQ(mem[0], m["MemTotal"]) << out;
+        EXPECT_EQ(mem[2], m["MemFree"]) << out;
+        EXPECT_EQ(mem[3], m["Shmem"]) << out;
+        EXPECT_EQ(mem[4], buff_cache) << out;
+        EXPECT_EQ(mem[5], m["MemAvailable"]) << out;
+        // procps 4 counts used as total - available; 3.3 as total - free - buff/cache.
+        EXPECT_TRUE(mem[1] == m["MemTotal"] - m["MemAvailable"] ||
+                    mem[1] == m["MemTotal"] - m["MemFree"] - buff_cache)
+            << out;
+        EXPECT_EQ(row(out, "Swap:"), (std::vector<uint64_t>{0, 0, 0})) << out;
+        if (busy) {
+            EXPECT_GT(mem[3], 0u);
+            EXPECT_GT(mem[4], 0u);
+        }
+    }
+}
+
+TEST_F(Procps, FreeWideInMebibytesSplitsBuffersAndCache) {
+    auto k = busy_machine();
+    auto m = meminfo(*k);
+    std::string out = tool(*k, "free -m -w");
+    auto mem = row(out, "Mem:");
+    ASSERT_EQ(mem.size(), 7u) << out;
+    auto mib = [](uint64_t kb) { return kb / 1024; };
+    EXPECT_EQ(mem[0], mib(m["MemTotal"])) << out;
+    EXPECT_EQ(mem[2], mib(m["MemFree"])) << out;
+    EXPECT_EQ(mem[3], mib(m["Shmem"])) << out;
+    EXPECT_EQ(mem[4], mib(m["Buffers"])) << out;
+    EXPECT_EQ(mem[5], mib(m["Cached"] + m["SReclaimable"])) << out;
+    EXPECT_EQ(mem[6], mib(m["MemAvailable"])) << out;
+}
+
+TEST_F(Procps, VmstatSummaryShowsMemoryCountersAndTicks) {
+    auto k = busy_machine();
+    auto m = meminfo(*k);
+    std::string out = tool(*k, "vmstat -s");
+    auto s = vmstat_s(out);
+    EXPECT_EQ(s["K total memory"], m["MemTotal"]) << out;
+    EXPECT_EQ(s["K free memory"], m["MemFree"]) << out;
+    EXPECT_EQ(s["K active memory"], m["Active"]) << out;
+    EXPECT_EQ(s["K inactive memory"], m["Inactive"]) << out;
+    EXPECT_EQ(s["K buffer memory"], m["Buffers"]) << out;
+    // procps labels Cached + SReclaimable "swap cache".
+    EXPECT_EQ(s["K swap cache"], m["Cached"] + m["SReclaimable"]) << out;
+    EXPECT_EQ(s["K total swap"], 0u) << out;
+    EXPECT_EQ(s["K paged in"], 123456u) << out;
+    EXPECT_EQ(s["K paged out"], 6543u) << out;
+    // 42 s of two idle CPUs, at USER_HZ = 100.
+    EXPECT_EQ(s["idle cpu ticks"], 8400u) << out;
+    EXPECT_EQ(s["non-nice user cpu ticks"], 0u) << out;
+    EXPECT_EQ(s["boot time"], 1767225600u) << out;
+}
+
+TEST_F(Procps, VmstatReportShowsFreeBuffersAndCache) {
+    auto k = busy_machine();
+    auto m = meminfo(*k);
+    std::string out = tool(*k, "vmstat 1 1");
+    // r b swpd free buff cache si so bi bo in cs us sy id wa st
+    std::istringstream in(out);
+    std::string l, last;
+    while (std::getline(in, l))
+        if (!l.empty()) last = l;
+    std::istringstream ls(last);
+    std::vector<uint64_t> v;
+    uint64_t x;
+    while (ls >> x) v.push_back(x);
+    ASSERT_GE(v.size(), 17u) << out;
+    EXPECT_EQ(v[2], 0u) << out;  // swpd
+    EXPECT_EQ(v[3], m["MemFree"]) << out;
+    EXPECT_EQ(v[4], m["Buffers"]) << out;
+    EXPECT_EQ(v[5], m["Cached"] + m["SReclaimable"]) << out;
+    EXPECT_EQ(v[14], 100u) << out;  // id: every CPU idle
+}
+
+}  // namespace
+}  // namespace mmsim
