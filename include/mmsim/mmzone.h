@@ -92,6 +92,12 @@ struct Zone {
     unsigned idx = 0;  // position in the node's zone array (zone_idx())
     ZoneKind kind = ZoneKind::Normal;
 
+    // Fixed at boot for the allocator's fast path: alloc_flags_nofragment()
+    // applies (a Normal zone with a populated DMA32 below it), and the
+    // pgalloc_* event this zone counts.
+    bool nofragment_eligible = false;
+    uint16_t pgalloc_event = 0;
+
     // Geometry: spanned >= present >= managed.
     Pfn zone_start_pfn{0};
     uint64_t spanned_pages = 0;
@@ -156,6 +162,10 @@ struct PglistData {
     std::vector<ZoneRef> zonelist_fallback;
     // ZONELIST_NOFALLBACK: this node's zones only (__GFP_THISNODE).
     std::vector<ZoneRef> zonelist_nofallback;
+    // first_zones_zonelist(): per highest_zoneidx, the position in each list
+    // of the first zone an allocation may use (-1: none).
+    std::array<int8_t, MAX_NR_ZONES_LIMIT> first_fallback{};
+    std::array<int8_t, MAX_NR_ZONES_LIMIT> first_nofallback{};
     std::vector<int> cpus;  // CPUs local to this node
     int nr_zones = 0;       // 1 + index of the highest populated zone
 };

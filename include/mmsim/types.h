@@ -8,6 +8,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 
 namespace mmsim {
 
@@ -43,6 +44,24 @@ struct Pfn {
         return *this;
     }
     constexpr auto operator<=>(const Pfn&) const = default;
+};
+
+// A pfn or nothing: what the allocator returns. Behaves like
+// std::optional<Pfn> (bool test, *, ->, nullopt) but is one 8-byte word,
+// so it travels in a register: a 16-byte optional returned through the hot
+// allocation path costs a store-forwarding stall on every call.
+struct MaybePfn {
+    static constexpr uint64_t kNone = ~uint64_t{0};
+    Pfn pfn{kNone};
+    constexpr MaybePfn() = default;
+    constexpr MaybePfn(std::nullopt_t) {}
+    constexpr MaybePfn(Pfn p) : pfn(p) {}
+    constexpr bool has_value() const { return pfn.value != kNone; }
+    constexpr explicit operator bool() const { return has_value(); }
+    constexpr const Pfn& operator*() const { return pfn; }
+    constexpr const Pfn* operator->() const { return &pfn; }
+    constexpr const Pfn& value() const { return pfn; }
+    constexpr bool operator==(const MaybePfn&) const = default;
 };
 
 struct PhysAddr {

@@ -3,6 +3,8 @@
 // include/linux/vmstat.h).
 #include "kernel/kernel.h"
 
+#include <algorithm>
+
 #include "mm/memmap.h"
 #include "mm/page_alloc.h"
 
@@ -11,13 +13,61 @@ namespace mmsim {
 Kernel::Kernel() : hooks(std::make_unique<ReclaimHooks>()) {}
 Kernel::~Kernel() = default;
 
-int Kernel::zone_index_of(ZoneKind k) const {
-    for (std::size_t i = 0; i < zone_kinds.size(); i++)
-        if (zone_kinds[i] == k) return static_cast<int>(i);
-    return -1;
+void Kernel::set_zone_kinds(const std::vector<ZoneKind>& kinds) {
+    zone_kinds = kinds;
+    m_kind_index.fill(-1);
+    for (std::size_t i = 0; i < kinds.size(); i++) m_kind_index[static_cast<unsigned>(kinds[i])] = static_cast<int8_t>(i);
+    // GFP_ZONE_TABLE: __GFP_DMA wins, then __GFP_DMA32, then HIGHMEM with
+    // MOVABLE (ZONE_MOVABLE), HIGHMEM alone, else Normal. A zone the profile
+    // lacks falls back to Normal (x86-64 has no HighMem: OPT_ZONE_HIGHMEM).
+    auto idx = [&](ZoneKind kind) {
+        int i = zone_index_of(kind);
+        if (i < 0) i = zone_index_of(ZoneKind::Normal);
+        return static_cast<uint8_t>(i < 0 ? 0 : i);
+    };
+    for (uint32_t bits = 0; bits < 16; bits++) {
+        bool dma = bits & 1, highmem = bits & 2, dma32 = bits & 4, movable = bits & 8;
+        if (dma)
+            m_gfp_zone[bits] = idx(ZoneKind::DMA);
+        else if (dma32)
+            m_gfp_zone[bits] = idx(ZoneKind::DMA32);
+        else if (highmem && movable)
+            m_gfp_zone[bits] = idx(ZoneKind::Movable);
+        else if (highmem)
+            m_gfp_zone[bits] = idx(ZoneKind::HighMem);
+        else
+            m_gfp_zone[bits] = idx(ZoneKind::Normal);
+    }
+}
+
+void Kernel::index_zones() {
+    m_zone_ptrs.clear();
+    uint64_t max_end = 0;
+    for (auto& node : nodes)
+        for (auto& zone : node.node_zones)
+            if (zone.spanned_pages) {
+                m_zone_ptrs.push_back(&zone);
+                max_end = std::max(max_end, zone.zone_end_pfn().value);
+            }
+    m_pageblock_zone.assign((max_end + pageblock_nr_pages - 1) / pageblock_nr_pages, 0);
+    for (std::size_t i = 0; i < m_zone_ptrs.size(); i++) {
+        const Zone& z = *m_zone_ptrs[i];
+        uint64_t first = z.zone_start_pfn.value / pageblock_nr_pages;
+        uint64_t last = (z.zone_end_pfn().value - 1) / pageblock_nr_pages;
+        for (uint64_t b = first; b <= last; b++) {
+            bool whole = b * pageblock_nr_pages >= z.zone_start_pfn.value &&
+                         (b + 1) * pageblock_nr_pages <= z.zone_end_pfn().value;
+            uint16_t& slot = m_pageblock_zone[b];
+            slot = (whole && slot == 0) ? static_cast<uint16_t>(i + 1) : kMixed;
+        }
+    }
 }
 
 Zone* Kernel::page_zone(Pfn pfn) {
+    uint64_t b = pfn.value / pageblock_nr_pages;
+    if (b < m_pageblock_zone.size() && m_pageblock_zone[b] != kMixed)
+        return m_pageblock_zone[b] ? m_zone_ptrs[m_pageblock_zone[b] - 1u] : nullptr;
+    // A pageblock shared by two zones (or a table not built yet): look.
     for (auto& node : nodes)
         for (auto& zone : node.node_zones)
             if (zone.spanned_pages && zone.spans(pfn)) return &zone;

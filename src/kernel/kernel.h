@@ -113,7 +113,16 @@ public:
     std::vector<CpuInfo> cpus;
     std::vector<ZoneKind> zone_kinds;  // the profile's zone types, index order
     unsigned nr_zone_types() const { return static_cast<unsigned>(zone_kinds.size()); }
-    int zone_index_of(ZoneKind k) const;  // -1 if the profile has no such zone
+    // -1 if the profile has no such zone. O(1): the hot paths ask often.
+    int zone_index_of(ZoneKind k) const { return m_kind_index[static_cast<unsigned>(k)]; }
+    // gfp_zone(): the highest zone index for the mask's zone bits
+    // (GFP_ZONE_TABLE), filled by set_zone_kinds().
+    unsigned gfp_zone_index(uint32_t gfp) const { return m_gfp_zone[gfp & 0xf]; }
+    // Sets zone_kinds and the indexes above.
+    void set_zone_kinds(const std::vector<ZoneKind>& kinds);
+    // Builds the pageblock-to-zone table page_zone() uses; called by boot
+    // once every node and zone exists (zones must not move afterwards).
+    void index_zones();
 
     // Tunables and counters.
     VmTunables vm;
@@ -150,6 +159,15 @@ public:
     void validate() const;
     // When true, tests and `--check` validate after every operation.
     bool debug_vm = false;
+
+private:
+    std::array<int8_t, 8> m_kind_index{-1, -1, -1, -1, -1, -1, -1, -1};
+    std::array<uint8_t, 16> m_gfp_zone{};
+    // page_zone(): per pageblock, 1 + the zone's position in m_zone_ptrs,
+    // 0 for no zone, kMixed when zones meet inside the pageblock.
+    static constexpr uint16_t kMixed = 0xffff;
+    std::vector<uint16_t> m_pageblock_zone;
+    std::vector<Zone*> m_zone_ptrs;
 };
 
 }  // namespace mmsim

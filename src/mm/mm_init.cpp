@@ -148,7 +148,7 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
     const char* check = std::getenv("MMSIM_CHECK");
     k->debug_vm = check && *check && *check != '0';
     k->layout = layout;
-    k->zone_kinds = layout.zone_kinds;
+    k->set_zone_kinds(layout.zone_kinds);
     for (unsigned i = 0; i < k->nr_zone_types(); i++)
         k->vm.lowmem_reserve_ratio[i] = default_lowmem_reserve_ratio(k->zone_kinds[i]);
     k->vm.thp = thp_mode_from(desc.thp_enabled);
@@ -208,6 +208,8 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
         k->memmap_stat[NR_MEMMAP_BOOT_PAGES] += static_cast<int64_t>(g.memmap_pages);
     }
 
+    k->index_zones();
+
     // Holes inside zone spans, and reserved pages, are never handed out.
     for (const auto& g : layout.nodes) {
         for (const auto& z : g.zones) {
@@ -223,6 +225,7 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
     }
 
     build_zonelists(*k);
+    setup_alloc_fastpath(*k);
     boot_log(*k, layout);
 
     // memblock_free_all(): every free range, zone by zone, ascending.

@@ -194,7 +194,7 @@ std::optional<uint64_t> get_page_from_free_area(const FreeArea& area, unsigned m
     return area.free_list[mt].first;
 }
 
-std::optional<Pfn> rmqueue_smallest(MemMap& mm, Zone& zone, unsigned order, unsigned mt) {
+MaybePfn rmqueue_smallest(MemMap& mm, Zone& zone, unsigned order, unsigned mt) {
     for (unsigned current = order; current < NR_PAGE_ORDERS; ++current) {
         auto pfn = get_page_from_free_area(zone.free_area[current], mt);
         if (!pfn) continue;
@@ -278,7 +278,7 @@ void change_pageblock_range(Zone& zone, uint64_t pfn, unsigned order, unsigned m
     for (uint64_t i = 0; i < nr_blocks; i++) set_pageblock_migratetype(zone, Pfn(pfn + i * pageblock_nr_pages), mt);
 }
 
-std::optional<Pfn> try_to_claim_block(Kernel& k, Zone& zone, uint64_t pfn, unsigned current_order,
+MaybePfn try_to_claim_block(Kernel& k, Zone& zone, uint64_t pfn, unsigned current_order,
                                       unsigned order, unsigned start_type, unsigned block_type,
                                       unsigned alloc_flags) {
     MemMap& mm = *k.mem_map;
@@ -318,7 +318,7 @@ std::optional<Pfn> try_to_claim_block(Kernel& k, Zone& zone, uint64_t pfn, unsig
     return std::nullopt;
 }
 
-std::optional<Pfn> rmqueue_claim(Kernel& k, Zone& zone, unsigned order, unsigned start_mt,
+MaybePfn rmqueue_claim(Kernel& k, Zone& zone, unsigned order, unsigned start_mt,
                                  unsigned alloc_flags) {
     unsigned min_order = order;
     // With ALLOC_NOFRAGMENT, do not split other types' pageblocks.
@@ -337,7 +337,7 @@ std::optional<Pfn> rmqueue_claim(Kernel& k, Zone& zone, unsigned order, unsigned
     return std::nullopt;
 }
 
-std::optional<Pfn> rmqueue_steal(Kernel& k, Zone& zone, unsigned order, unsigned start_mt) {
+MaybePfn rmqueue_steal(Kernel& k, Zone& zone, unsigned order, unsigned start_mt) {
     MemMap& mm = *k.mem_map;
     for (unsigned current = order; current < NR_PAGE_ORDERS; current++) {
         FreeArea& area = zone.free_area[current];
@@ -350,7 +350,7 @@ std::optional<Pfn> rmqueue_steal(Kernel& k, Zone& zone, unsigned order, unsigned
     return std::nullopt;
 }
 
-std::optional<Pfn> rmqueue_cma_fallback(Kernel& k, Zone& zone, unsigned order) {
+MaybePfn rmqueue_cma_fallback(Kernel& k, Zone& zone, unsigned order) {
     return rmqueue_smallest(*k.mem_map, zone, order, MIGRATE_CMA);
 }
 
@@ -358,9 +358,6 @@ std::optional<Pfn> rmqueue_cma_fallback(Kernel& k, Zone& zone, unsigned order) {
 
 // ---- pageblock flags -------------------------------------------------------------
 
-unsigned get_pageblock_migratetype(const Zone& zone, Pfn pfn) {
-    return zone.pageblock_flags[pageblock_index(zone, pfn.value)] & 0x7;
-}
 
 void set_pageblock_migratetype(Zone& zone, Pfn pfn, unsigned migratetype) {
     uint8_t& f = zone.pageblock_flags[pageblock_index(zone, pfn.value)];
@@ -369,7 +366,7 @@ void set_pageblock_migratetype(Zone& zone, Pfn pfn, unsigned migratetype) {
 
 // ---- __rmqueue ---------------------------------------------------------------------
 
-std::optional<Pfn> rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, unsigned migratetype,
+MaybePfn rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, unsigned migratetype,
                                        unsigned alloc_flags) {
     MemMap& mm = *k.mem_map;
     // Balance movable allocations between CMA and the rest of the zone.
@@ -388,7 +385,7 @@ std::optional<Pfn> rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, un
     return std::nullopt;
 }
 
-std::optional<Pfn> rmqueue_smallest_type(Kernel& k, Zone& zone, unsigned order, unsigned migratetype) {
+MaybePfn rmqueue_smallest_type(Kernel& k, Zone& zone, unsigned order, unsigned migratetype) {
     return rmqueue_smallest(*k.mem_map, zone, order, migratetype);
 }
 
@@ -473,23 +470,7 @@ Zone& pfn_zone(Kernel& k, Pfn pfn) {
     return *z;
 }
 
-unsigned gfp_migratetype(gfp_t gfp) { return (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT; }
 
-unsigned gfp_zone(const Kernel& k, gfp_t gfp) {
-    // GFP_ZONE_TABLE, with zones the profile lacks falling back to Normal.
-    auto idx = [&](ZoneKind kind) {
-        int i = k.zone_index_of(kind);
-        if (i < 0) i = k.zone_index_of(ZoneKind::Normal);
-        return static_cast<unsigned>(i);
-    };
-    if (gfp & __GFP_DMA) return idx(ZoneKind::DMA);
-    if (gfp & __GFP_DMA32) return idx(ZoneKind::DMA32);
-    bool highmem = gfp & __GFP_HIGHMEM;
-    bool movable = gfp & __GFP_MOVABLE;
-    if (highmem && movable) return idx(ZoneKind::Movable);
-    if (highmem) return idx(ZoneKind::HighMem);
-    return idx(ZoneKind::Normal);
-}
 
 uint64_t int_sqrt(uint64_t x) {
     // The bit-by-bit method of lib/math/int_sqrt.c: floor(sqrt(x)).

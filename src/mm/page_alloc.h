@@ -46,7 +46,7 @@ inline constexpr unsigned ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE |
 // CPU. Returns the first pfn, or nullopt after the slow path gave up (the
 // failure is reported in the kernel log unless __GFP_NOWARN). With
 // __GFP_COMP the block becomes a compound page.
-std::optional<Pfn> alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid = -1);
+MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid = -1);
 
 // Frees a block allocated with alloc_pages() with the same order.
 void free_pages(Kernel& k, Pfn pfn, unsigned order);
@@ -59,10 +59,10 @@ void free_boot_range(Kernel& k, Zone& zone, uint64_t start_pfn, uint64_t end_pfn
 
 // Takes one block of at least `order` from the zone's free lists, falling
 // back to other migratetypes as __rmqueue() does. Caller accounts.
-std::optional<Pfn> rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, unsigned migratetype,
+MaybePfn rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, unsigned migratetype,
                                        unsigned alloc_flags);
 // __rmqueue_smallest() for one migratetype (used for the highatomic reserve).
-std::optional<Pfn> rmqueue_smallest_type(Kernel& k, Zone& zone, unsigned order, unsigned migratetype);
+MaybePfn rmqueue_smallest_type(Kernel& k, Zone& zone, unsigned order, unsigned migratetype);
 // __free_pages_ok(): frees a block straight to the buddy (bypassing the
 // per-CPU lists), a pageblock at a time, and counts pgfree.
 void free_pages_ok(Kernel& k, Zone& zone, Pfn pfn, unsigned order, bool to_tail = false);
@@ -70,13 +70,18 @@ void free_pages_ok(Kernel& k, Zone& zone, Pfn pfn, unsigned order, bool to_tail 
 // with free buddies. Does not count pgfree.
 void free_one_page(Kernel& k, Zone& zone, Pfn pfn, unsigned order, unsigned migratetype);
 
-unsigned get_pageblock_migratetype(const Zone& zone, Pfn pfn);
+inline unsigned get_pageblock_migratetype(const Zone& zone, Pfn pfn) {
+    uint64_t first_block = zone.zone_start_pfn.value >> pageblock_order;
+    return zone.pageblock_flags[(pfn.value >> pageblock_order) - first_block] & 0x7;
+}
 void set_pageblock_migratetype(Zone& zone, Pfn pfn, unsigned migratetype);
 
 // ---- per-CPU lists (page_alloc_pcp.cpp) -------------------------------------
 
-bool pcp_allowed_order(unsigned order);
-std::optional<Pfn> rmqueue_pcplist(Kernel& k, Zone& zone, int cpu, unsigned order, unsigned migratetype,
+inline bool pcp_allowed_order(unsigned order) {
+    return order <= PAGE_ALLOC_COSTLY_ORDER || order == HPAGE_PMD_ORDER;
+}
+MaybePfn rmqueue_pcplist(Kernel& k, Zone& zone, int cpu, unsigned order, unsigned migratetype,
                                    unsigned alloc_flags);
 // Frees to the CPU's list; flushes a batch to the buddy when over `high`.
 void free_to_pcp(Kernel& k, Zone& zone, int cpu, Pfn pfn, unsigned order, unsigned migratetype);
@@ -119,10 +124,10 @@ bool boost_watermark(Kernel& k, Zone& zone);
 // ---- helpers shared by the pieces --------------------------------------------
 
 // gfp_zone(): the highest zone index the mask may use, for this profile.
-unsigned gfp_zone(const Kernel& k, gfp_t gfp);
-unsigned gfp_migratetype(gfp_t gfp);
+inline unsigned gfp_zone(const Kernel& k, gfp_t gfp) { return k.gfp_zone_index(gfp); }
+inline unsigned gfp_migratetype(gfp_t gfp) { return (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT; }
 // The zone a pfn belongs to (page_zone()).
-Zone& pfn_zone(Kernel& k, Pfn pfn);
+Zone& pfn_zone(Kernel& k, Pfn pfn);  // throws std::logic_error for a pfn in no zone
 // int_sqrt() of lib/math/int_sqrt.c: floor(sqrt(x)).
 uint64_t int_sqrt(uint64_t x);
 
@@ -134,7 +139,7 @@ struct ReclaimHooks {
     // try_to_free_pages(): direct reclaim; returns pages reclaimed.
     std::function<uint64_t(Kernel&, gfp_t, unsigned order, unsigned highest_zoneidx)> direct_reclaim;
     // try_to_compact_pages(): returns a page if compaction produced one.
-    std::function<std::optional<Pfn>(Kernel&, gfp_t, unsigned order, unsigned alloc_flags)> direct_compact;
+    std::function<MaybePfn(Kernel&, gfp_t, unsigned order, unsigned alloc_flags)> direct_compact;
     // out_of_memory(): returns true if it made progress (killed something).
     std::function<bool(Kernel&, gfp_t, unsigned order)> out_of_memory;
     // vm.drop_caches: 1 page cache, 2 slab, 3 both (fs/drop_caches.c).
@@ -145,6 +150,11 @@ struct ReclaimHooks {
     std::function<Result<uint64_t>(Kernel&, uint64_t count)> set_nr_hugepages;
 };
 ReclaimHooks& reclaim_hooks(Kernel& k);
+
+// Precomputes, once zonelists exist, what every allocation would otherwise
+// work out again: each node's first usable zone per highest_zoneidx, each
+// zone's pgalloc event and whether ALLOC_NOFRAGMENT applies to it.
+void setup_alloc_fastpath(Kernel& k);
 
 // show_mem(): the "Mem-Info:" report of free memory per zone and order that
 // follows an allocation failure or an OOM in the kernel log.

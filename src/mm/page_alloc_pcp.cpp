@@ -175,11 +175,7 @@ void free_pcppages_bulk(Kernel& k, Zone& zone, PerCpuPages& pcp, int count, unsi
 
 }  // namespace
 
-bool pcp_allowed_order(unsigned order) {
-    return order <= PAGE_ALLOC_COSTLY_ORDER || order == HPAGE_PMD_ORDER;
-}
-
-std::optional<Pfn> rmqueue_pcplist(Kernel& k, Zone& zone, int cpu, unsigned order, unsigned migratetype,
+MaybePfn rmqueue_pcplist(Kernel& k, Zone& zone, int cpu, unsigned order, unsigned migratetype,
                                    unsigned alloc_flags) {
     MemMap& mm = *k.mem_map;
     PerCpuPages& pcp = zone.pcp[cpu];

@@ -49,11 +49,11 @@ struct AllocContext {
     const ZoneRef* preferred = nullptr;
 };
 
-const ZoneRef* first_zone(const Kernel& k, const AllocContext& ac) {
-    for (const ZoneRef& ref : *ac.zonelist)
-        if (ref.zone_idx <= ac.highest_zoneidx) return &ref;
-    (void)k;
-    return nullptr;
+// first_zones_zonelist(), from the table setup_alloc_fastpath() built.
+const ZoneRef* first_zone(const Kernel& k, const AllocContext& ac, bool thisnode) {
+    const PglistData& node = k.nodes[ac.nid];
+    int i = (thisnode ? node.first_nofallback : node.first_fallback)[ac.highest_zoneidx];
+    return i < 0 ? nullptr : &(*ac.zonelist)[static_cast<unsigned>(i)];
 }
 
 unsigned alloc_flags_nofragment(const Kernel& k, const Zone* zone, gfp_t gfp) {
@@ -61,11 +61,8 @@ unsigned alloc_flags_nofragment(const Kernel& k, const Zone* zone, gfp_t gfp) {
     if (k.vm.defrag_mode) return alloc_flags | ALLOC_NOFRAGMENT;
     // Only with a DMA32 zone below Normal: avoid fragmenting Normal while
     // DMA32 still has whole pageblocks (on NUMA only if DMA32 is populated).
-    if (!zone || zone->kind != ZoneKind::Normal) return alloc_flags;
-    int dma32 = k.zone_index_of(ZoneKind::DMA32);
-    if (dma32 < 0) return alloc_flags;
-    if (k.nodes.size() > 1 && !k.zone(zone->node, static_cast<unsigned>(dma32)).populated()) return alloc_flags;
-    return alloc_flags | ALLOC_NOFRAGMENT;
+    if (zone && zone->nofragment_eligible) alloc_flags |= ALLOC_NOFRAGMENT;
+    return alloc_flags;
 }
 
 unsigned gfp_to_alloc_flags_cma(gfp_t gfp, unsigned alloc_flags) {
@@ -131,9 +128,9 @@ void wake_all_kswapds(Kernel& k, unsigned order, gfp_t gfp, const AllocContext& 
 }
 
 // rmqueue(): pcp lists for small orders, the buddy otherwise.
-std::optional<Pfn> rmqueue(Kernel& k, Zone& preferred, Zone& zone, unsigned order, unsigned alloc_flags,
+MaybePfn rmqueue(Kernel& k, Zone& preferred, Zone& zone, unsigned order, unsigned alloc_flags,
                            unsigned migratetype) {
-    std::optional<Pfn> page;
+    MaybePfn page;
     if (pcp_allowed_order(order)) page = rmqueue_pcplist(k, zone, k.current_cpu, order, migratetype, alloc_flags);
     if (!page) {
         // rmqueue_buddy()
@@ -147,7 +144,7 @@ std::optional<Pfn> rmqueue(Kernel& k, Zone& preferred, Zone& zone, unsigned orde
         }
     }
     if (page) {
-        k.count_event(pgalloc_item(zone), uint64_t{1} << order);
+        k.count_event(static_cast<VmEventItem>(zone.pgalloc_event), uint64_t{1} << order);
         zone_statistics(k, preferred, zone);
     }
     if ((alloc_flags & ALLOC_KSWAPD) && (zone.flags & ZONE_BOOSTED_WATERMARK)) {
@@ -178,7 +175,7 @@ bool zone_watermark_fast(const Zone& z, unsigned order, uint64_t mark, unsigned 
 
 // gfp matters here for dirty-page spreading (__GFP_WRITE) and node
 // reclaim, which arrive with the writeback and NUMA issues.
-std::optional<Pfn> get_page_from_freelist(Kernel& k, [[maybe_unused]] gfp_t gfp, unsigned order,
+MaybePfn get_page_from_freelist(Kernel& k, [[maybe_unused]] gfp_t gfp, unsigned order,
                                           unsigned alloc_flags, const AllocContext& ac) {
     for (;;) {
         bool no_fallback = alloc_flags & ALLOC_NOFRAGMENT;
@@ -265,7 +262,7 @@ bool default_out_of_memory(Kernel& k, gfp_t gfp, unsigned order) {
 }
 
 // __alloc_pages_may_oom()
-std::optional<Pfn> alloc_pages_may_oom(Kernel& k, gfp_t gfp, unsigned order, const AllocContext& ac,
+MaybePfn alloc_pages_may_oom(Kernel& k, gfp_t gfp, unsigned order, const AllocContext& ac,
                                        bool* did_some_progress) {
     *did_some_progress = false;
     // A last try at a very high watermark catches a parallel OOM kill.
@@ -304,7 +301,7 @@ bool should_reclaim_retry(Kernel& k, unsigned order, const AllocContext& ac, uns
     return false;
 }
 
-std::optional<Pfn> alloc_pages_slowpath(Kernel& k, gfp_t gfp, unsigned order, AllocContext& ac) {
+MaybePfn alloc_pages_slowpath(Kernel& k, gfp_t gfp, unsigned order, AllocContext& ac) {
     bool can_direct_reclaim = gfp & __GFP_DIRECT_RECLAIM;
     bool costly_order = order > PAGE_ALLOC_COSTLY_ORDER;
     auto& hooks = reclaim_hooks(k);
@@ -382,7 +379,7 @@ void prep_new_page(Kernel& k, uint64_t pfn, unsigned order, gfp_t gfp) {
 
 }  // namespace
 
-std::optional<Pfn> alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
+MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     if (order > MAX_PAGE_ORDER) {
         // The kernel warns once and fails: "WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER)".
         if (!(gfp & __GFP_NOWARN))
@@ -396,7 +393,7 @@ std::optional<Pfn> alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     ac.zonelist = (gfp & __GFP_THISNODE) ? &k.nodes[ac.nid].zonelist_nofallback : &k.nodes[ac.nid].zonelist_fallback;
     ac.highest_zoneidx = gfp_zone(k, gfp);
     ac.migratetype = gfp_migratetype(gfp);
-    ac.preferred = first_zone(k, ac);
+    ac.preferred = first_zone(k, ac, gfp & __GFP_THISNODE);
 
     unsigned alloc_flags = ALLOC_WMARK_LOW;
     alloc_flags = gfp_to_alloc_flags_cma(gfp, alloc_flags);
@@ -441,5 +438,29 @@ void free_pages(Kernel& k, Pfn pfn, unsigned order) {
 }
 
 ReclaimHooks& reclaim_hooks(Kernel& k) { return *k.hooks; }
+
+void setup_alloc_fastpath(Kernel& k) {
+    int dma32 = k.zone_index_of(ZoneKind::DMA32);
+    for (auto& node : k.nodes) {
+        for (auto& zone : node.node_zones) {
+            zone.pgalloc_event = static_cast<uint16_t>(pgalloc_item(zone));
+            zone.nofragment_eligible =
+                zone.kind == ZoneKind::Normal && dma32 >= 0 &&
+                (k.nodes.size() == 1 || k.zone(zone.node, static_cast<unsigned>(dma32)).populated());
+        }
+        auto first = [&](const std::vector<ZoneRef>& list, std::array<int8_t, MAX_NR_ZONES_LIMIT>& out) {
+            for (unsigned h = 0; h < MAX_NR_ZONES_LIMIT; h++) {
+                out[h] = -1;
+                for (std::size_t i = 0; i < list.size(); i++)
+                    if (list[i].zone_idx <= h) {
+                        out[h] = static_cast<int8_t>(i);
+                        break;
+                    }
+            }
+        };
+        first(node.zonelist_fallback, node.first_fallback);
+        first(node.zonelist_nofallback, node.first_nofallback);
+    }
+}
 
 }  // namespace mmsim
