@@ -51,7 +51,10 @@ static void BM_MixedOrders(benchmark::State& state) {
     // replaced at random.
     auto k = boot(4ull << 30);
     std::mt19937 rng(42);
-    struct Live { Pfn pfn; unsigned order; };
+    struct Live {
+        Pfn pfn;
+        unsigned order;
+    };
     std::vector<Live> live;
     for (int i = 0; i < 4096; i++) {
         unsigned o = rng() % 8 == 0 ? rng() % 5 : 0;

@@ -62,7 +62,7 @@ struct PfnList {
 struct FreeArea {
     std::array<PfnList, MIGRATE_TYPES> free_list{};
     std::array<uint64_t, MIGRATE_TYPES> nr_free_type{};  // blocks on each list
-    uint64_t nr_free = 0;                                 // blocks of this order, all types
+    uint64_t nr_free = 0;                                // blocks of this order, all types
 };
 
 // Per-CPU page lists: NR_PCP_LISTS = 3 migratetypes x orders 0..3, plus two
@@ -75,11 +75,11 @@ inline constexpr unsigned PCPF_PREV_FREE_HIGH_ORDER = 1u << 0;
 inline constexpr unsigned PCPF_FREE_HIGH_BATCH = 1u << 1;
 
 struct PerCpuPages {
-    int count = 0;      // pages on all lists
-    int high = 0;       // free back to the buddy above this (auto-tuned)
-    int high_min = 0;   // 0 until setup: the boot pageset
+    int count = 0;     // pages on all lists
+    int high = 0;      // free back to the buddy above this (auto-tuned)
+    int high_min = 0;  // 0 until setup: the boot pageset
     int high_max = 0;
-    int batch = 1;      // chunk size for buddy add/remove
+    int batch = 1;  // chunk size for buddy add/remove
     unsigned flags = 0;
     int alloc_factor = 0;  // batch scale for consecutive allocations
     int free_count = 0;    // consecutive free count

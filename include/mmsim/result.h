@@ -96,8 +96,6 @@ private:
     bool m_ok = true;
 };
 
-inline Error make_error(Errno code, std::string message) {
-    return Error{code, std::move(message)};
-}
+inline Error make_error(Errno code, std::string message) { return Error{code, std::move(message)}; }
 
 }  // namespace mmsim

@@ -26,7 +26,9 @@ public:
     // Runs `action` at absolute time `when` (not before now()). Returns an
     // id that cancel() accepts.
     uint64_t schedule_at(Nanos when, Action action);
-    uint64_t schedule_after(Nanos delay, Action action) { return schedule_at(m_now + delay, std::move(action)); }
+    uint64_t schedule_after(Nanos delay, Action action) {
+        return schedule_at(m_now + delay, std::move(action));
+    }
     void cancel(uint64_t id);
 
     // Moves time forward to `until`, running every event due on the way, in

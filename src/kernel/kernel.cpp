@@ -16,7 +16,8 @@ Kernel::~Kernel() = default;
 void Kernel::set_zone_kinds(const std::vector<ZoneKind>& kinds) {
     zone_kinds = kinds;
     m_kind_index.fill(-1);
-    for (std::size_t i = 0; i < kinds.size(); i++) m_kind_index[static_cast<unsigned>(kinds[i])] = static_cast<int8_t>(i);
+    for (std::size_t i = 0; i < kinds.size(); i++)
+        m_kind_index[static_cast<unsigned>(kinds[i])] = static_cast<int8_t>(i);
     // GFP_ZONE_TABLE: __GFP_DMA wins, then __GFP_DMA32, then HIGHMEM with
     // MOVABLE (ZONE_MOVABLE), HIGHMEM alone, else Normal. A zone the profile
     // lacks falls back to Normal (x86-64 has no HighMem: OPT_ZONE_HIGHMEM).

@@ -22,8 +22,8 @@
 
 namespace mmsim {
 
-class MemMap;          // src/mm/memmap.h
-struct ReclaimHooks;   // src/mm/page_alloc.h
+class MemMap;         // src/mm/memmap.h
+struct ReclaimHooks;  // src/mm/page_alloc.h
 
 // Thrown when the simulated kernel panics ("Kernel panic - not syncing:
 // ..."); the run ends there, with the panic in the kernel log.
@@ -136,7 +136,7 @@ public:
     // Time and the kernel log.
     Clock clock;
     KernelLog log;
-    int current_cpu = 0;  // the CPU the simulated caller runs on
+    int current_cpu = 0;                 // the CPU the simulated caller runs on
     std::string current_comm = "mmsim";  // the task the current operation runs for
     int current_pid = 1;
     std::string kernel_release = "6.18.0-mmsim";

@@ -40,6 +40,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/text.h"
 #include "machine/machine.h"
 #include "proc/sysctl.h"
 
@@ -62,19 +63,6 @@ std::string read_required(const fs::path& p) {
     auto t = read_text(p);
     if (!t) throw InputError(SourceLoc{p.string(), 1, 1}, "cannot open (clone-host needs it)");
     return *t;
-}
-
-std::vector<std::string> split_ws(std::string_view s) {
-    std::vector<std::string> out;
-    std::size_t i = 0;
-    while (i < s.size()) {
-        while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) i++;
-        std::size_t j = i;
-        while (j < s.size() && !std::isspace(static_cast<unsigned char>(s[j]))) j++;
-        if (j > i) out.emplace_back(s.substr(i, j - i));
-        i = j;
-    }
-    return out;
 }
 
 std::optional<uint64_t> to_u64(const std::string& s) {

@@ -10,11 +10,11 @@
 //
 // Parsing is the inverse that scenarios need: names (composite or single
 // bits) joined by '|', or a number.
+#include "mmsim/gfp.h"
+
 #include <fmt/format.h>
 
 #include <charconv>
-
-#include "mmsim/gfp.h"
 
 namespace mmsim {
 

@@ -47,9 +47,10 @@ void set_recommended_min_free_kbytes(Kernel& k) {
 
     if (recommended_min > static_cast<uint64_t>(k.vm.min_free_kbytes)) {
         if (k.vm.user_min_free_kbytes >= 0)
-            k.log.printk(k.clock.now(), LogLevel::Info,
-                         fmt::format("raising min_free_kbytes from {} to {} to help transparent hugepage allocations",
-                                     k.vm.min_free_kbytes, recommended_min));
+            k.log.printk(
+                k.clock.now(), LogLevel::Info,
+                fmt::format("raising min_free_kbytes from {} to {} to help transparent hugepage allocations",
+                            k.vm.min_free_kbytes, recommended_min));
         k.vm.min_free_kbytes = static_cast<int>(recommended_min);
     }
     setup_per_zone_wmarks(k);

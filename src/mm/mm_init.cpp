@@ -73,9 +73,12 @@ int default_lowmem_reserve_ratio(ZoneKind k) {
     // 0 (no reserve) for HighMem, Movable and Device.
     switch (k) {
         case ZoneKind::DMA:
-        case ZoneKind::DMA32: return 256;
-        case ZoneKind::Normal: return 32;
-        default: return 0;
+        case ZoneKind::DMA32:
+            return 256;
+        case ZoneKind::Normal:
+            return 32;
+        default:
+            return 0;
     }
 }
 
@@ -116,7 +119,15 @@ std::string mem_range(uint64_t start_pfn, uint64_t end_pfn) {
 void boot_log(Kernel& k, const BootLayout& layout) {
     auto pr = [&](std::string s) { k.log.printk(0, LogLevel::Info, std::move(s)); };
     pr(fmt::format("Linux version {} (mmsim) #1 SMP PREEMPT_DYNAMIC", k.kernel_release));
-    for (const auto& line : layout.firmware_log) pr(line);
+    // The firmware map first; the Movable zone starts print after the zone
+    // ranges, as zone_sizes_init() prints them.
+    std::vector<std::string> movable;
+    for (const auto& line : layout.firmware_log) {
+        if (line.rfind("Movable zone start", 0) == 0 || !movable.empty())
+            movable.push_back(line);
+        else
+            pr(line);
+    }
     pr("Zone ranges:");
     for (unsigned i = 0; i < k.nr_zone_types(); i++) {
         uint64_t lo = UINT64_MAX, hi = 0;
@@ -131,9 +142,15 @@ void boot_log(Kernel& k, const BootLayout& layout) {
         else
             pr(fmt::format("  {:<8} empty", zone_kind_name(k.zone_kinds[i])));
     }
+    for (auto& line : movable) pr(std::move(line));
     pr("Early memory node ranges");
     for (const auto& g : layout.nodes)
         for (const auto& m : g.memory) pr(fmt::format("  node {:3}: {}", g.id, mem_range(m.start, m.end)));
+}
+
+// build_all_zonelists()'s summary, after the per-node fallback orders.
+void zonelist_log(Kernel& k) {
+    auto pr = [&](std::string s) { k.log.printk(0, LogLevel::Info, std::move(s)); };
     uint64_t total = 0;
     for (const auto& n : k.nodes) total += n.node_present_pages;
     pr(fmt::format("Built {} zonelists, mobility grouping on.  Total pages: {}", k.nodes.size(), total));
@@ -185,7 +202,8 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
             zone.present_pages = pages_in(g.memory, start, end);
             uint64_t reserved = 0;
             for (const auto& r : g.reserved)
-                for (const auto& m : g.memory) reserved += overlap(r, std::max(m.start, start), std::min(m.end, end));
+                for (const auto& m : g.memory)
+                    reserved += overlap(r, std::max(m.start, start), std::min(m.end, end));
             zone.managed_pages = zone.present_pages - std::min(reserved, zone.present_pages);
             if (zg.spanned) {
                 uint64_t first_block = start & ~(pageblock_nr_pages - 1);
@@ -224,9 +242,10 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
             for (uint64_t p = r.start; p < r.end && p < max_pfn; p++) mm[p].set(PG_reserved);
     }
 
+    boot_log(*k, layout);
     build_zonelists(*k);
     setup_alloc_fastpath(*k);
-    boot_log(*k, layout);
+    zonelist_log(*k);
 
     // memblock_free_all(): every free range, zone by zone, ascending.
     for (std::size_t n = 0; n < layout.nodes.size(); n++) {
@@ -247,7 +266,8 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
         }
     }
     uint64_t memmap = static_cast<uint64_t>(k->memmap_stat[NR_MEMMAP_BOOT_PAGES]);
-    k->kernel_reserved_pages = k->present_pages_total - k->totalram_pages - std::min(memmap, k->present_pages_total - k->totalram_pages);
+    k->kernel_reserved_pages = k->present_pages_total - k->totalram_pages -
+                               std::min(memmap, k->present_pages_total - k->totalram_pages);
     k->log.printk(0, LogLevel::Info,
                   fmt::format("Memory: {}K/{}K available ({}K kernel code+data, {}K memmap, {}K reserved)",
                               pages_to_kb(k->totalram_pages), pages_to_kb(k->present_pages_total),
@@ -270,8 +290,9 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
         std::string key = sysctl_vm_key(s.key);
         if (key.empty() || !sysctl_vm_find(key)) {
             std::string hint = sysctl_vm_suggest(key.empty() ? s.key : key);
-            throw InputError(s.loc, fmt::format("unknown sysctl '{}'{}", s.key,
-                                                hint.empty() ? "" : fmt::format(" (did you mean vm.{}?)", hint)));
+            throw InputError(s.loc,
+                             fmt::format("unknown sysctl '{}'{}", s.key,
+                                         hint.empty() ? "" : fmt::format(" (did you mean vm.{}?)", hint)));
         }
         auto r = sysctl_vm_write(*k, key, s.value);
         if (!r)

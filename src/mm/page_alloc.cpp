@@ -247,7 +247,8 @@ bool prep_move_freepages_block(const MemMap& mm, const Zone& zone, uint64_t pfn,
             p += uint64_t{1} << page.order;
             continue;
         }
-        if (!page.test(PG_hole) && !page.test(PG_reserved) && page_is_movable_in_use(page)) (*movable_pages)++;
+        if (!page.test(PG_hole) && !page.test(PG_reserved) && page_is_movable_in_use(page))
+            (*movable_pages)++;
         p++;
     }
     return true;
@@ -275,12 +276,12 @@ uint64_t move_freepages_block(MemMap& mm, Zone& zone, uint64_t start_pfn, unsign
 void change_pageblock_range(Zone& zone, uint64_t pfn, unsigned order, unsigned mt) {
     uint64_t nr_blocks = (uint64_t{1} << order) >> pageblock_order;
     if (nr_blocks == 0) nr_blocks = 1;
-    for (uint64_t i = 0; i < nr_blocks; i++) set_pageblock_migratetype(zone, Pfn(pfn + i * pageblock_nr_pages), mt);
+    for (uint64_t i = 0; i < nr_blocks; i++)
+        set_pageblock_migratetype(zone, Pfn(pfn + i * pageblock_nr_pages), mt);
 }
 
-MaybePfn try_to_claim_block(Kernel& k, Zone& zone, uint64_t pfn, unsigned current_order,
-                                      unsigned order, unsigned start_type, unsigned block_type,
-                                      unsigned alloc_flags) {
+MaybePfn try_to_claim_block(Kernel& k, Zone& zone, uint64_t pfn, unsigned current_order, unsigned order,
+                            unsigned start_type, unsigned block_type, unsigned alloc_flags) {
     MemMap& mm = *k.mem_map;
     // Take ownership for orders >= pageblock_order.
     if (current_order >= pageblock_order) {
@@ -298,7 +299,8 @@ MaybePfn try_to_claim_block(Kernel& k, Zone& zone, uint64_t pfn, unsigned curren
     if (boost_watermark(k, zone) && (alloc_flags & ALLOC_KSWAPD)) zone.flags |= ZONE_BOOSTED_WATERMARK;
 
     uint64_t start_pfn = 0, free_pages = 0, movable_pages = 0;
-    if (!prep_move_freepages_block(mm, zone, pfn, &start_pfn, &free_pages, &movable_pages)) return std::nullopt;
+    if (!prep_move_freepages_block(mm, zone, pfn, &start_pfn, &free_pages, &movable_pages))
+        return std::nullopt;
 
     uint64_t alike_pages;
     if (start_type == MIGRATE_MOVABLE) {
@@ -318,8 +320,7 @@ MaybePfn try_to_claim_block(Kernel& k, Zone& zone, uint64_t pfn, unsigned curren
     return std::nullopt;
 }
 
-MaybePfn rmqueue_claim(Kernel& k, Zone& zone, unsigned order, unsigned start_mt,
-                                 unsigned alloc_flags) {
+MaybePfn rmqueue_claim(Kernel& k, Zone& zone, unsigned order, unsigned start_mt, unsigned alloc_flags) {
     unsigned min_order = order;
     // With ALLOC_NOFRAGMENT, do not split other types' pageblocks.
     if (order < pageblock_order && (alloc_flags & ALLOC_NOFRAGMENT)) min_order = pageblock_order;
@@ -358,7 +359,6 @@ MaybePfn rmqueue_cma_fallback(Kernel& k, Zone& zone, unsigned order) {
 
 // ---- pageblock flags -------------------------------------------------------------
 
-
 void set_pageblock_migratetype(Zone& zone, Pfn pfn, unsigned migratetype) {
     uint8_t& f = zone.pageblock_flags[pageblock_index(zone, pfn.value)];
     f = static_cast<uint8_t>((f & ~0x7) | (migratetype & 0x7));
@@ -367,11 +367,10 @@ void set_pageblock_migratetype(Zone& zone, Pfn pfn, unsigned migratetype) {
 // ---- __rmqueue ---------------------------------------------------------------------
 
 MaybePfn rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, unsigned migratetype,
-                                       unsigned alloc_flags) {
+                             unsigned alloc_flags) {
     MemMap& mm = *k.mem_map;
     // Balance movable allocations between CMA and the rest of the zone.
-    if ((alloc_flags & ALLOC_CMA) &&
-        zone.page_state(NR_FREE_CMA) > zone.page_state(NR_FREE_PAGES) / 2) {
+    if ((alloc_flags & ALLOC_CMA) && zone.page_state(NR_FREE_CMA) > zone.page_state(NR_FREE_PAGES) / 2) {
         if (auto p = rmqueue_cma_fallback(k, zone, order)) return p;
     }
     if (auto p = rmqueue_smallest(mm, zone, order, migratetype)) return p;
@@ -454,8 +453,9 @@ void free_boot_range(Kernel& k, Zone& zone, uint64_t start, uint64_t end) {
     // __free_pages_memory(): the largest chunks alignment allows, each freed
     // to the tail (FPI_TO_TAIL) so the lists run in ascending pfn order.
     while (start < end) {
-        unsigned order = start ? std::min<unsigned>(MAX_PAGE_ORDER, static_cast<unsigned>(__builtin_ctzll(start)))
-                               : MAX_PAGE_ORDER;
+        unsigned order =
+            start ? std::min<unsigned>(MAX_PAGE_ORDER, static_cast<unsigned>(__builtin_ctzll(start)))
+                  : MAX_PAGE_ORDER;
         while (start + (uint64_t{1} << order) > end) order--;
         free_pages_ok(k, zone, Pfn(start), order, true);
         start += uint64_t{1} << order;
@@ -469,8 +469,6 @@ Zone& pfn_zone(Kernel& k, Pfn pfn) {
     if (!z) throw std::logic_error(fmt::format("pfn {:#x} is in no zone", pfn.value));
     return *z;
 }
-
-
 
 uint64_t int_sqrt(uint64_t x) {
     // The bit-by-bit method of lib/math/int_sqrt.c: floor(sqrt(x)).
@@ -493,8 +491,8 @@ uint64_t int_sqrt(uint64_t x) {
 
 // The message is built only when the check fails: validation runs after
 // every operation in tests and walks every free page.
-#define check(ok, what)                                                                \
-    do {                                                                               \
+#define check(ok, what)                                                                    \
+    do {                                                                                   \
         if (!(ok)) throw std::logic_error(std::string("page_alloc invariant: ") + (what)); \
     } while (0)
 
@@ -515,10 +513,13 @@ void validate_page_alloc(const Kernel& k) {
                     for (uint32_t p = area.free_list[mt].first; p != PFN_NIL; p = mm[p].next) {
                         const Page& pg = mm[p];
                         check(pg.prev == prev, zn + ": broken free list link");
-                        check(pg.test(PG_buddy), fmt::format("{}: pfn {:#x} on a free list without PG_buddy", zn, p));
-                        check(pg.order == order, fmt::format("{}: pfn {:#x} order {} on list {}", zn, p, pg.order, order));
+                        check(pg.test(PG_buddy),
+                              fmt::format("{}: pfn {:#x} on a free list without PG_buddy", zn, p));
+                        check(pg.order == order,
+                              fmt::format("{}: pfn {:#x} order {} on list {}", zn, p, pg.order, order));
                         check(pg.mt == mt, zn + ": block on the wrong migratetype list");
-                        check((p & ((uint64_t{1} << order) - 1)) == 0, fmt::format("{}: pfn {:#x} misaligned for order {}", zn, p, order));
+                        check((p & ((uint64_t{1} << order) - 1)) == 0,
+                              fmt::format("{}: pfn {:#x} misaligned for order {}", zn, p, order));
                         check(zone.spans(Pfn(p)) && zone.spans(Pfn(p + (uint64_t{1} << order) - 1)),
                               fmt::format("{}: block {:#x} order {} outside the zone", zn, p, order));
                         for (uint64_t i = 0; i < (uint64_t{1} << order); i++) {
@@ -530,12 +531,15 @@ void validate_page_alloc(const Kernel& k) {
                         }
                         if (order < MAX_PAGE_ORDER) {
                             uint64_t b = p ^ (uint64_t{1} << order);
-                            bool buddy_free = zone.spans(Pfn(b)) && mm[b].test(PG_buddy) && mm[b].order == order;
-                            bool may_differ = order >= pageblock_order &&
-                                              (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(mm[b].mt)) &&
-                                              mm[b].mt != mt;
+                            bool buddy_free =
+                                zone.spans(Pfn(b)) && mm[b].test(PG_buddy) && mm[b].order == order;
+                            bool may_differ =
+                                order >= pageblock_order &&
+                                (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(mm[b].mt)) &&
+                                mm[b].mt != mt;
                             check(!buddy_free || may_differ,
-                                  fmt::format("{}: free blocks {:#x} and {:#x} of order {} did not merge", zn, p, b, order));
+                                  fmt::format("{}: free blocks {:#x} and {:#x} of order {} did not merge", zn,
+                                              p, b, order));
                         }
                         if (!is_migrate_isolate(mt)) {
                             free_pages += int64_t{1} << order;
@@ -550,10 +554,12 @@ void validate_page_alloc(const Kernel& k) {
                     check(n == area.nr_free_type[mt], zn + ": nr_free_type disagrees with the list");
                     total += n;
                 }
-                check(total == area.nr_free, fmt::format("{}: order {} nr_free {} but {} blocks listed", zn, order, area.nr_free, total));
+                check(total == area.nr_free, fmt::format("{}: order {} nr_free {} but {} blocks listed", zn,
+                                                         order, area.nr_free, total));
             }
             check(free_pages == zone.vm_stat[NR_FREE_PAGES],
-                  fmt::format("{}: NR_FREE_PAGES {} but {} pages on free lists", zn, zone.vm_stat[NR_FREE_PAGES], free_pages));
+                  fmt::format("{}: NR_FREE_PAGES {} but {} pages on free lists", zn,
+                              zone.vm_stat[NR_FREE_PAGES], free_pages));
             check(free_blocks == zone.vm_stat[NR_FREE_PAGES_BLOCKS], zn + ": NR_FREE_PAGES_BLOCKS is wrong");
             check(free_cma == zone.vm_stat[NR_FREE_CMA], zn + ": NR_FREE_CMA is wrong");
             check(free_highatomic == zone.nr_free_highatomic, zn + ": nr_free_highatomic is wrong");
@@ -568,7 +574,8 @@ void validate_page_alloc(const Kernel& k) {
                         check(mm[p].order == order, zn + ": pcp page of the wrong order");
                         for (uint64_t j = 0; j < (uint64_t{1} << order); j++) {
                             uint64_t off = p + j - zone.zone_start_pfn.value;
-                            check(off < seen.size() && !seen[off], fmt::format("{}: pfn {:#x} both free and on a pcp list", zn, p + j));
+                            check(off < seen.size() && !seen[off],
+                                  fmt::format("{}: pfn {:#x} both free and on a pcp list", zn, p + j));
                             seen[off] = true;
                         }
                         count += int64_t{1} << order;

@@ -60,7 +60,7 @@ void free_boot_range(Kernel& k, Zone& zone, uint64_t start_pfn, uint64_t end_pfn
 // Takes one block of at least `order` from the zone's free lists, falling
 // back to other migratetypes as __rmqueue() does. Caller accounts.
 MaybePfn rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, unsigned migratetype,
-                                       unsigned alloc_flags);
+                             unsigned alloc_flags);
 // __rmqueue_smallest() for one migratetype (used for the highatomic reserve).
 MaybePfn rmqueue_smallest_type(Kernel& k, Zone& zone, unsigned order, unsigned migratetype);
 // __free_pages_ok(): frees a block straight to the buddy (bypassing the
@@ -82,7 +82,7 @@ inline bool pcp_allowed_order(unsigned order) {
     return order <= PAGE_ALLOC_COSTLY_ORDER || order == HPAGE_PMD_ORDER;
 }
 MaybePfn rmqueue_pcplist(Kernel& k, Zone& zone, int cpu, unsigned order, unsigned migratetype,
-                                   unsigned alloc_flags);
+                         unsigned alloc_flags);
 // Frees to the CPU's list; flushes a batch to the buddy when over `high`.
 void free_to_pcp(Kernel& k, Zone& zone, int cpu, Pfn pfn, unsigned order, unsigned migratetype);
 // Returns every page on every CPU's lists to the buddy (drain_all_pages).

@@ -38,7 +38,8 @@ constexpr int PCP_BATCH_SCALE_MAX = 5;
 constexpr int MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8;
 
 unsigned order_to_pindex(unsigned migratetype, unsigned order) {
-    if (order > PAGE_ALLOC_COSTLY_ORDER) return NR_LOWORDER_PCP_LISTS + (migratetype == MIGRATE_MOVABLE ? 1 : 0);
+    if (order > PAGE_ALLOC_COSTLY_ORDER)
+        return NR_LOWORDER_PCP_LISTS + (migratetype == MIGRATE_MOVABLE ? 1 : 0);
     return MIGRATE_PCPTYPES * order + migratetype;
 }
 
@@ -93,7 +94,8 @@ int nr_pcp_alloc(PerCpuPages& pcp, const Zone& zone, unsigned order) {
 
     int batch = order ? base_batch : (base_batch << pcp.alloc_factor);
     // A larger high would have avoided this refill: grow it.
-    if (high_min != high_max && !(zone.flags & ZONE_BELOW_HIGH)) high = pcp.high = std::min(high + batch, high_max);
+    if (high_min != high_max && !(zone.flags & ZONE_BELOW_HIGH))
+        high = pcp.high = std::min(high + batch, high_max);
 
     if (!order) {
         int max_nr_alloc = std::max(high - pcp.count - base_batch, base_batch);
@@ -176,7 +178,7 @@ void free_pcppages_bulk(Kernel& k, Zone& zone, PerCpuPages& pcp, int count, unsi
 }  // namespace
 
 MaybePfn rmqueue_pcplist(Kernel& k, Zone& zone, int cpu, unsigned order, unsigned migratetype,
-                                   unsigned alloc_flags) {
+                         unsigned alloc_flags) {
     MemMap& mm = *k.mem_map;
     PerCpuPages& pcp = zone.pcp[cpu];
     // An allocation shortens the run of consecutive frees.
@@ -240,8 +242,8 @@ void free_to_pcp(Kernel& k, Zone& zone, int cpu, Pfn pfn, unsigned order, unsign
     if (pcp.count >= high) {
         free_pcppages_bulk(k, zone, pcp, nr_pcp_free(pcp, batch, high, free_high), pindex);
         if ((zone.flags & ZONE_BELOW_HIGH) &&
-            zone_watermark_ok(zone, 0, zone.high_wmark_pages(), static_cast<unsigned>(k.nr_zone_types() - 1), 0,
-                              zone.page_state(NR_FREE_PAGES)))
+            zone_watermark_ok(zone, 0, zone.high_wmark_pages(), static_cast<unsigned>(k.nr_zone_types() - 1),
+                              0, zone.page_state(NR_FREE_PAGES)))
             zone.flags &= ~ZONE_BELOW_HIGH;
     }
 }
@@ -261,7 +263,8 @@ int zone_batchsize(const Zone& zone) {
     // ~0.1% of the zone or 1 MiB, whichever is smaller, then /4 because
     // rmqueue_bulk effectively multiplies it back; clamped to 2^n - 1,
     // which avoids cache aliasing between CPUs' batches.
-    int64_t batch = static_cast<int64_t>(std::min<uint64_t>(zone.managed_pages >> 10, (1u << 20) / PAGE_SIZE));
+    int64_t batch =
+        static_cast<int64_t>(std::min<uint64_t>(zone.managed_pages >> 10, (1u << 20) / PAGE_SIZE));
     batch /= 4;
     if (batch < 1) batch = 1;
     int64_t v = batch + batch / 2;

@@ -100,12 +100,18 @@ void zone_statistics(Kernel& k, Zone& preferred, Zone& z) {
 
 VmEventItem pgalloc_item(const Zone& z) {
     switch (z.kind) {
-        case ZoneKind::DMA: return PGALLOC_DMA;
-        case ZoneKind::DMA32: return PGALLOC_DMA32;
-        case ZoneKind::Normal: return PGALLOC_NORMAL;
-        case ZoneKind::HighMem: return PGALLOC_NORMAL;  // no highmem counter on x86-64's list
-        case ZoneKind::Movable: return PGALLOC_MOVABLE;
-        case ZoneKind::Device: return PGALLOC_DEVICE;
+        case ZoneKind::DMA:
+            return PGALLOC_DMA;
+        case ZoneKind::DMA32:
+            return PGALLOC_DMA32;
+        case ZoneKind::Normal:
+            return PGALLOC_NORMAL;
+        case ZoneKind::HighMem:
+            return PGALLOC_NORMAL;  // no highmem counter on x86-64's list
+        case ZoneKind::Movable:
+            return PGALLOC_MOVABLE;
+        case ZoneKind::Device:
+            return PGALLOC_DEVICE;
     }
     return PGALLOC_NORMAL;
 }
@@ -129,9 +135,10 @@ void wake_all_kswapds(Kernel& k, unsigned order, gfp_t gfp, const AllocContext& 
 
 // rmqueue(): pcp lists for small orders, the buddy otherwise.
 MaybePfn rmqueue(Kernel& k, Zone& preferred, Zone& zone, unsigned order, unsigned alloc_flags,
-                           unsigned migratetype) {
+                 unsigned migratetype) {
     MaybePfn page;
-    if (pcp_allowed_order(order)) page = rmqueue_pcplist(k, zone, k.current_cpu, order, migratetype, alloc_flags);
+    if (pcp_allowed_order(order))
+        page = rmqueue_pcplist(k, zone, k.current_cpu, order, migratetype, alloc_flags);
     if (!page) {
         // rmqueue_buddy()
         if (alloc_flags & ALLOC_HIGHATOMIC) page = rmqueue_smallest_type(k, zone, order, MIGRATE_HIGHATOMIC);
@@ -175,8 +182,8 @@ bool zone_watermark_fast(const Zone& z, unsigned order, uint64_t mark, unsigned 
 
 // gfp matters here for dirty-page spreading (__GFP_WRITE) and node
 // reclaim, which arrive with the writeback and NUMA issues.
-MaybePfn get_page_from_freelist(Kernel& k, [[maybe_unused]] gfp_t gfp, unsigned order,
-                                          unsigned alloc_flags, const AllocContext& ac) {
+MaybePfn get_page_from_freelist(Kernel& k, [[maybe_unused]] gfp_t gfp, unsigned order, unsigned alloc_flags,
+                                const AllocContext& ac) {
     for (;;) {
         bool no_fallback = alloc_flags & ALLOC_NOFRAGMENT;
         bool restart = false;
@@ -197,7 +204,8 @@ MaybePfn get_page_from_freelist(Kernel& k, [[maybe_unused]] gfp_t gfp, unsigned 
             }
             bool ok_to_try = false;
             if (!(zone.flags & ZONE_BELOW_HIGH)) {
-                if (zone_watermark_fast(zone, order, zone.high_wmark_pages(), ac.highest_zoneidx, alloc_flags))
+                if (zone_watermark_fast(zone, order, zone.high_wmark_pages(), ac.highest_zoneidx,
+                                        alloc_flags))
                     ok_to_try = true;
                 else
                     zone.flags |= ZONE_BELOW_HIGH;
@@ -232,15 +240,16 @@ void warn_alloc(Kernel& k, gfp_t gfp, unsigned order) {
     if (gfp & __GFP_NOWARN) return;
     auto pr = [&](LogLevel l, std::string s) { k.log.printk(k.clock.now(), l, std::move(s)); };
     pr(LogLevel::Warning,
-       fmt::format("{}: page allocation failure: order:{}, mode:{:#x}({}), nodemask=(null),cpuset=/,mems_allowed={}",
-                   k.current_comm, order, gfp, gfp_flags_string(gfp), nodemask_string(k)));
+       fmt::format(
+           "{}: page allocation failure: order:{}, mode:{:#x}({}), nodemask=(null),cpuset=/,mems_allowed={}",
+           k.current_comm, order, gfp, gfp_flags_string(gfp), nodemask_string(k)));
     pr(LogLevel::Warning, fmt::format("CPU: {} UID: 0 PID: {} Comm: {} Not tainted {} #1", k.current_cpu,
                                       k.current_pid, k.current_comm, k.kernel_release));
     pr(LogLevel::Warning, "Hardware name: mmsim simulated machine");
     pr(LogLevel::Warning, "Call Trace:");
     pr(LogLevel::Warning, " <TASK>");
-    for (const char* fn : {"dump_stack_lvl", "warn_alloc", "__alloc_pages_slowpath", "__alloc_frozen_pages_noprof",
-                           "alloc_pages_mpol", "alloc_pages_noprof"})
+    for (const char* fn : {"dump_stack_lvl", "warn_alloc", "__alloc_pages_slowpath",
+                           "__alloc_frozen_pages_noprof", "alloc_pages_mpol", "alloc_pages_noprof"})
         pr(LogLevel::Warning, fmt::format("  {}", fn));
     pr(LogLevel::Warning, " </TASK>");
     show_mem(k);
@@ -263,10 +272,11 @@ bool default_out_of_memory(Kernel& k, gfp_t gfp, unsigned order) {
 
 // __alloc_pages_may_oom()
 MaybePfn alloc_pages_may_oom(Kernel& k, gfp_t gfp, unsigned order, const AllocContext& ac,
-                                       bool* did_some_progress) {
+                             bool* did_some_progress) {
     *did_some_progress = false;
     // A last try at a very high watermark catches a parallel OOM kill.
-    auto page = get_page_from_freelist(k, gfp & ~__GFP_DIRECT_RECLAIM, order, ALLOC_WMARK_HIGH | ALLOC_CPUSET, ac);
+    auto page =
+        get_page_from_freelist(k, gfp & ~__GFP_DIRECT_RECLAIM, order, ALLOC_WMARK_HIGH | ALLOC_CPUSET, ac);
     if (page) return page;
     // The OOM killer does not help costly orders, lowmem-only requests, or
     // callers that asked it not to run.
@@ -275,7 +285,8 @@ MaybePfn alloc_pages_may_oom(Kernel& k, gfp_t gfp, unsigned order, const AllocCo
     if (static_cast<int>(ac.highest_zoneidx) < normal) return std::nullopt;
     if (gfp & (__GFP_RETRY_MAYFAIL | __GFP_THISNODE)) return std::nullopt;
     auto& hooks = reclaim_hooks(k);
-    bool progress = hooks.out_of_memory ? hooks.out_of_memory(k, gfp, order) : default_out_of_memory(k, gfp, order);
+    bool progress =
+        hooks.out_of_memory ? hooks.out_of_memory(k, gfp, order) : default_out_of_memory(k, gfp, order);
     *did_some_progress = progress;
     return std::nullopt;
 }
@@ -295,7 +306,8 @@ bool should_reclaim_retry(Kernel& k, unsigned order, const AllocContext& ac, uns
         // zone_reclaimable_pages(): nothing is on the LRU lists yet.
         long reclaimable = 0;
         long available = reclaimable + zone.page_state(NR_FREE_PAGES);
-        if (zone_watermark_ok(zone, order, zone.min_wmark_pages(), ac.highest_zoneidx, alloc_flags, available))
+        if (zone_watermark_ok(zone, order, zone.min_wmark_pages(), ac.highest_zoneidx, alloc_flags,
+                              available))
             return true;
     }
     return false;
@@ -328,7 +340,8 @@ MaybePfn alloc_pages_slowpath(Kernel& k, gfp_t gfp, unsigned order, AllocContext
         if (auto page = get_page_from_freelist(k, gfp, order, alloc_flags, ac)) return page;
         if (!can_direct_reclaim) goto nopage;
 
-        did_some_progress = hooks.direct_reclaim ? hooks.direct_reclaim(k, gfp, order, ac.highest_zoneidx) : 0;
+        did_some_progress =
+            hooks.direct_reclaim ? hooks.direct_reclaim(k, gfp, order, ac.highest_zoneidx) : 0;
         if (did_some_progress) {
             k.count_event(ALLOCSTALL_NORMAL, 1);
             if (auto page = get_page_from_freelist(k, gfp, order, alloc_flags, ac)) return page;
@@ -338,7 +351,8 @@ MaybePfn alloc_pages_slowpath(Kernel& k, gfp_t gfp, unsigned order, AllocContext
         }
         if (gfp & __GFP_NORETRY) goto nopage;
         if (costly_order && !(gfp & __GFP_RETRY_MAYFAIL)) goto nopage;
-        if (should_reclaim_retry(k, order, ac, alloc_flags, did_some_progress > 0, &no_progress_loops)) continue;
+        if (should_reclaim_retry(k, order, ac, alloc_flags, did_some_progress > 0, &no_progress_loops))
+            continue;
 
         bool oom_progress = false;
         if (auto page = alloc_pages_may_oom(k, gfp, order, ac, &oom_progress)) return page;
@@ -357,7 +371,8 @@ nopage:
         if (!can_direct_reclaim) {
             k.log.printk(k.clock.now(), LogLevel::Warning,
                          "WARNING: __GFP_NOFAIL allocation without __GFP_DIRECT_RECLAIM cannot be satisfied");
-        } else if (auto page = get_page_from_freelist(k, gfp, order, ALLOC_MIN_RESERVE | ALLOC_WMARK_MIN, ac)) {
+        } else if (auto page =
+                       get_page_from_freelist(k, gfp, order, ALLOC_MIN_RESERVE | ALLOC_WMARK_MIN, ac)) {
             return page;
         }
         return default_out_of_memory(k, gfp | __GFP_FS, order) ? std::nullopt : std::nullopt;
@@ -390,7 +405,8 @@ MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     }
     AllocContext ac;
     ac.nid = nid >= 0 ? nid : (k.cpus.empty() ? 0 : k.cpus[k.current_cpu].node);
-    ac.zonelist = (gfp & __GFP_THISNODE) ? &k.nodes[ac.nid].zonelist_nofallback : &k.nodes[ac.nid].zonelist_fallback;
+    ac.zonelist =
+        (gfp & __GFP_THISNODE) ? &k.nodes[ac.nid].zonelist_nofallback : &k.nodes[ac.nid].zonelist_fallback;
     ac.highest_zoneidx = gfp_zone(k, gfp);
     ac.migratetype = gfp_migratetype(gfp);
     ac.preferred = first_zone(k, ac, gfp & __GFP_THISNODE);

@@ -59,9 +59,10 @@ void calculate_min_free_kbytes(Kernel& k) {
     if (new_min > k.vm.user_min_free_kbytes) {
         k.vm.min_free_kbytes = std::clamp(new_min, 128, 262144);
     } else {
-        k.log.printk(k.clock.now(), LogLevel::Warning,
-                     fmt::format("min_free_kbytes is not updated to {} because user defined value {} is preferred",
-                                 new_min, k.vm.user_min_free_kbytes));
+        k.log.printk(
+            k.clock.now(), LogLevel::Warning,
+            fmt::format("min_free_kbytes is not updated to {} because user defined value {} is preferred",
+                        new_min, k.vm.user_min_free_kbytes));
     }
 }
 
@@ -134,7 +135,8 @@ void setup_per_zone_lowmem_reserve(Kernel& k) {
             uint64_t managed = 0;
             for (unsigned j = i + 1; j < n; j++) {
                 managed += node.node_zones[j].managed_pages;
-                zone.lowmem_reserve[j] = clear ? 0 : static_cast<long>(managed / static_cast<uint64_t>(ratio));
+                zone.lowmem_reserve[j] =
+                    clear ? 0 : static_cast<long>(managed / static_cast<uint64_t>(ratio));
             }
         }
     }

@@ -37,15 +37,15 @@ void show_mem(Kernel& k) {
                    k.global_zone_page_state(NR_FREE_CMA)));
     for (const auto& n : k.nodes) {
         auto kb = [&](NodeStatItem i) { return pages_to_kb(static_cast<uint64_t>(n.vm_stat[i])); };
-        pr(fmt::format("Node {} active_anon:{}kB inactive_anon:{}kB active_file:{}kB inactive_file:{}kB "
-                       "unevictable:{}kB isolated(anon):{}kB isolated(file):{}kB mapped:{}kB dirty:{}kB "
-                       "writeback:{}kB shmem:{}kB kernel_stack:{}kB pagetables:{}kB sec_pagetables:{}kB "
-                       "all_unreclaimable? no",
-                       n.node_id, kb(NR_ACTIVE_ANON), kb(NR_INACTIVE_ANON), kb(NR_ACTIVE_FILE),
-                       kb(NR_INACTIVE_FILE), kb(NR_UNEVICTABLE), kb(NR_ISOLATED_ANON), kb(NR_ISOLATED_FILE),
-                       kb(NR_MAPPED), kb(NR_DIRTY), kb(NR_WRITEBACK), kb(NR_SHMEM),
-                       static_cast<uint64_t>(n.vm_stat[NR_KERNEL_STACK]), kb(NR_PAGE_TABLE_PAGES),
-                       kb(NR_SEC_PAGE_TABLE_PAGES)));
+        pr(fmt::format(
+            "Node {} active_anon:{}kB inactive_anon:{}kB active_file:{}kB inactive_file:{}kB "
+            "unevictable:{}kB isolated(anon):{}kB isolated(file):{}kB mapped:{}kB dirty:{}kB "
+            "writeback:{}kB shmem:{}kB kernel_stack:{}kB pagetables:{}kB sec_pagetables:{}kB "
+            "all_unreclaimable? no",
+            n.node_id, kb(NR_ACTIVE_ANON), kb(NR_INACTIVE_ANON), kb(NR_ACTIVE_FILE), kb(NR_INACTIVE_FILE),
+            kb(NR_UNEVICTABLE), kb(NR_ISOLATED_ANON), kb(NR_ISOLATED_FILE), kb(NR_MAPPED), kb(NR_DIRTY),
+            kb(NR_WRITEBACK), kb(NR_SHMEM), static_cast<uint64_t>(n.vm_stat[NR_KERNEL_STACK]),
+            kb(NR_PAGE_TABLE_PAGES), kb(NR_SEC_PAGE_TABLE_PAGES)));
     }
     for (const auto& n : k.nodes) {
         for (const auto& z : n.node_zones) {
@@ -54,20 +54,22 @@ void show_mem(Kernel& k) {
             for (const auto& p : z.pcp) pcp += p.count;
             int64_t local = z.pcp.empty() ? 0 : z.pcp[k.current_cpu].count;
             auto kb = [](uint64_t pages) { return pages_to_kb(pages); };
-            pr(fmt::format("Node {} {} free:{}kB boost:{}kB min:{}kB low:{}kB high:{}kB reserved_highatomic:{}KB "
-                           "free_highatomic:{}KB active_anon:{}kB inactive_anon:{}kB active_file:{}kB "
-                           "inactive_file:{}kB unevictable:{}kB writepending:{}kB zspages:{}kB present:{}kB "
-                           "managed:{}kB mlocked:{}kB bounce:0kB free_pcp:{}kB local_pcp:{}kB free_cma:{}kB",
-                           n.node_id, zone_kind_name(z.kind), kb(z.vm_stat[NR_FREE_PAGES]),
-                           kb(z.watermark_boost), kb(z.min_wmark_pages()), kb(z.low_wmark_pages()),
-                           kb(z.high_wmark_pages()), kb(z.nr_reserved_highatomic), kb(z.nr_free_highatomic),
-                           kb(z.vm_stat[NR_ZONE_ACTIVE_ANON]), kb(z.vm_stat[NR_ZONE_INACTIVE_ANON]),
-                           kb(z.vm_stat[NR_ZONE_ACTIVE_FILE]), kb(z.vm_stat[NR_ZONE_INACTIVE_FILE]),
-                           kb(z.vm_stat[NR_ZONE_UNEVICTABLE]), kb(z.vm_stat[NR_ZONE_WRITE_PENDING]),
-                           kb(z.vm_stat[NR_ZSPAGES]), kb(z.present_pages), kb(z.managed_pages),
-                           kb(z.vm_stat[NR_MLOCK]), kb(pcp), kb(local), kb(z.vm_stat[NR_FREE_CMA])));
+            pr(fmt::format(
+                "Node {} {} free:{}kB boost:{}kB min:{}kB low:{}kB high:{}kB reserved_highatomic:{}KB "
+                "free_highatomic:{}KB active_anon:{}kB inactive_anon:{}kB active_file:{}kB "
+                "inactive_file:{}kB unevictable:{}kB writepending:{}kB zspages:{}kB present:{}kB "
+                "managed:{}kB mlocked:{}kB bounce:0kB free_pcp:{}kB local_pcp:{}kB free_cma:{}kB",
+                n.node_id, zone_kind_name(z.kind), kb(z.vm_stat[NR_FREE_PAGES]), kb(z.watermark_boost),
+                kb(z.min_wmark_pages()), kb(z.low_wmark_pages()), kb(z.high_wmark_pages()),
+                kb(z.nr_reserved_highatomic), kb(z.nr_free_highatomic), kb(z.vm_stat[NR_ZONE_ACTIVE_ANON]),
+                kb(z.vm_stat[NR_ZONE_INACTIVE_ANON]), kb(z.vm_stat[NR_ZONE_ACTIVE_FILE]),
+                kb(z.vm_stat[NR_ZONE_INACTIVE_FILE]), kb(z.vm_stat[NR_ZONE_UNEVICTABLE]),
+                kb(z.vm_stat[NR_ZONE_WRITE_PENDING]), kb(z.vm_stat[NR_ZSPAGES]), kb(z.present_pages),
+                kb(z.managed_pages), kb(z.vm_stat[NR_MLOCK]), kb(pcp), kb(local),
+                kb(z.vm_stat[NR_FREE_CMA])));
             std::string reserve = "lowmem_reserve[]:";
-            for (unsigned i = 0; i < k.nr_zone_types(); i++) reserve += fmt::format(" {}", z.lowmem_reserve[i]);
+            for (unsigned i = 0; i < k.nr_zone_types(); i++)
+                reserve += fmt::format(" {}", z.lowmem_reserve[i]);
             pr(reserve);
         }
     }
@@ -99,7 +101,8 @@ void show_mem(Kernel& k) {
     uint64_t highmem_movable = 0;
     for (const auto& n : k.nodes)
         for (const auto& z : n.node_zones)
-            if (z.kind == ZoneKind::HighMem || z.kind == ZoneKind::Movable) highmem_movable += z.present_pages;
+            if (z.kind == ZoneKind::HighMem || z.kind == ZoneKind::Movable)
+                highmem_movable += z.present_pages;
     pr(fmt::format("{} pages HighMem/MovableOnly", highmem_movable));
     pr(fmt::format("{} pages reserved", k.present_pages_total - k.totalram_pages));
 }

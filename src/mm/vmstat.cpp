@@ -17,7 +17,8 @@ namespace mmsim {
 const char* const zone_stat_names[NR_VM_ZONE_STAT_ITEMS] = {MMSIM_ZONE_STAT_ITEMS(MMSIM_NAME_ENTRY)};
 const char* const numa_stat_names[NR_VM_NUMA_EVENT_ITEMS] = {MMSIM_NUMA_STAT_ITEMS(MMSIM_NAME_ENTRY)};
 const char* const node_stat_names[NR_VM_NODE_STAT_ITEMS] = {MMSIM_NODE_STAT_ITEMS(MMSIM_NAME_ENTRY)};
-const char* const writeback_stat_names[NR_VM_WRITEBACK_STAT_ITEMS] = {MMSIM_WRITEBACK_STAT_ITEMS(MMSIM_NAME_ENTRY)};
+const char* const writeback_stat_names[NR_VM_WRITEBACK_STAT_ITEMS] = {
+    MMSIM_WRITEBACK_STAT_ITEMS(MMSIM_NAME_ENTRY)};
 const char* const memmap_stat_names[NR_VM_MEMMAP_STAT_ITEMS] = {MMSIM_MEMMAP_STAT_ITEMS(MMSIM_NAME_ENTRY)};
 const char* const vm_event_names[NR_VM_EVENT_ITEMS] = {MMSIM_VM_EVENT_ITEMS(MMSIM_NAME_ENTRY)};
 #undef MMSIM_NAME_ENTRY

@@ -105,7 +105,8 @@ Result<std::vector<long>> parse_ints(std::string_view text, std::size_t max_valu
         bool neg;
         unsigned long long v;
         if (!get_long(c, neg, v)) return make_error(Errno::INVAL, "expected an integer");
-        if (neg ? v > static_cast<unsigned long long>(INT_MAX) + 1 : v > static_cast<unsigned long long>(INT_MAX))
+        if (neg ? v > static_cast<unsigned long long>(INT_MAX) + 1
+                : v > static_cast<unsigned long long>(INT_MAX))
             return make_error(Errno::INVAL, "value does not fit an int");
         out.push_back(neg ? -static_cast<long>(v) : static_cast<long>(v));
     }
@@ -163,7 +164,8 @@ Entry ulong_entry(const char* name, unsigned long min, F field, unsigned mode = 
     return e;
 }
 
-#define VM(member) [](Kernel& k) -> auto& { return k.vm.member; }
+#define VM(member) \
+    [](Kernel & k) -> auto& { return k.vm.member; }
 
 Entry with_after(Entry e, std::function<void(Kernel&)> after) {
     auto set = e.set;
@@ -248,7 +250,8 @@ std::vector<Entry> build_table() {
         };
         t.push_back(e);
     }
-    t.push_back(with_after(int_entry("min_free_kbytes", 0, kIntMax, VM(min_free_kbytes)), min_free_kbytes_changed));
+    t.push_back(
+        with_after(int_entry("min_free_kbytes", 0, kIntMax, VM(min_free_kbytes)), min_free_kbytes_changed));
     t.push_back(int_entry("min_slab_ratio", 0, 100, VM(min_slab_ratio)));
     t.push_back(int_entry("min_unmapped_ratio", 0, 100, VM(min_unmapped_ratio)));
     t.push_back(ulong_entry("mmap_min_addr", 0, VM(mmap_min_addr)));
@@ -410,9 +413,12 @@ Result<std::string> sysctl_vm_read(const Kernel& k, std::string_view name) {
                 s += fmt::format("{}{}", i ? "\t" : "", k.vm.lowmem_reserve_ratio[i]);
             return s + "\n";
         }
-        case Kind::String: return e->get_text(k);
-        case Kind::ULong: return fmt::format("{}\n", static_cast<unsigned long>(e->get(k)));
-        default: return fmt::format("{}\n", e->get(k));
+        case Kind::String:
+            return e->get_text(k);
+        case Kind::ULong:
+            return fmt::format("{}\n", static_cast<unsigned long>(e->get(k)));
+        default:
+            return fmt::format("{}\n", e->get(k));
     }
 }
 
@@ -424,8 +430,10 @@ Result<void> sysctl_vm_write(Kernel& k, std::string_view name, std::string_view 
         return make_error(Errno::INVAL, fmt::format("{}; vm.{} takes {}", why, name, e->info.range));
     };
     switch (e->kind) {
-        case Kind::IntVec: return write_lowmem_reserve_ratio(k, text);
-        case Kind::String: return e->set_text(k, text);
+        case Kind::IntVec:
+            return write_lowmem_reserve_ratio(k, text);
+        case Kind::String:
+            return e->set_text(k, text);
         case Kind::ULong: {
             auto v = parse_ulong(text);
             if (!v) return refuse("not an unsigned integer");

@@ -2,9 +2,8 @@
 // whose buddyinfo after every step was worked out by hand from the buddy
 // algorithm (split from the low end, merge with a free buddy of the same
 // order), and pageblock claiming as pagetypeinfo shows it.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <sstream>
 

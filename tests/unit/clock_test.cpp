@@ -1,10 +1,11 @@
 // Simulated time: events run in time order, ties in scheduling order, and
 // cancelled events never run.
+#include "kernel/clock.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "kernel/clock.h"
 #include "kernel/printk.h"
 
 namespace mmsim {

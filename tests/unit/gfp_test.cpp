@@ -1,9 +1,9 @@
 // GFP masks print as the kernel's %pGg prints them; the expected strings
 // are copied from real kernel logs ("page allocation failure" and OOM
 // reports), not derived from our table.
-#include <gtest/gtest.h>
-
 #include "mmsim/gfp.h"
+
+#include <gtest/gtest.h>
 
 namespace mmsim {
 namespace {

@@ -1,9 +1,10 @@
 // The buddy allocator against a naive reference, and its kernel behaviours:
 // splitting, merging, per-CPU lists, fallback and pageblock claiming,
 // fragmentation, and failure reports.
-#include <gtest/gtest.h>
+#include "mm/page_alloc.h"
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <map>
 #include <random>
@@ -11,7 +12,6 @@
 
 #include "kernel/kernel.h"
 #include "mm/memmap.h"
-#include "mm/page_alloc.h"
 #include "support/fixtures.h"
 
 namespace mmsim {
@@ -138,7 +138,8 @@ TEST(PageAlloc, UnmovableAllocationClaimsAWholeMovableRange) {
     EXPECT_EQ(count_pageblocks(z, MIGRATE_UNMOVABLE), 2u);
     EXPECT_EQ(count_pageblocks(z, MIGRATE_MOVABLE), 6u);
     uint64_t unmovable_free = 0;
-    for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) unmovable_free += z.free_area[o].nr_free_type[MIGRATE_UNMOVABLE] << o;
+    for (unsigned o = 0; o < NR_PAGE_ORDERS; o++)
+        unmovable_free += z.free_area[o].nr_free_type[MIGRATE_UNMOVABLE] << o;
     EXPECT_GT(unmovable_free, 0u);
 }
 
@@ -166,7 +167,8 @@ TEST(PageAlloc, FragmentationMakesHighOrdersFailWhileOrderZeroSucceeds) {
     Zone& z = normal(*k);
     // Take every page, ignoring the watermarks.
     std::vector<Pfn> pages;
-    while (auto p = alloc_pages(*k, GFP_KERNEL | __GFP_MEMALLOC | __GFP_NOWARN | __GFP_NORETRY, 0)) pages.push_back(*p);
+    while (auto p = alloc_pages(*k, GFP_KERNEL | __GFP_MEMALLOC | __GFP_NOWARN | __GFP_NORETRY, 0))
+        pages.push_back(*p);
     drain_all_pages(*k);
     ASSERT_EQ(z.page_state(NR_FREE_PAGES), 0);
     ASSERT_EQ(pages.size(), 16384u);
@@ -214,7 +216,8 @@ TEST(PageAlloc, CompoundPagesMarkHeadAndTails) {
     EXPECT_EQ(k->page(*p).order, 2);
     for (uint64_t i = 1; i < 4; i++) EXPECT_TRUE(k->page(*p + i).test(PG_tail));
     free_pages(*k, *p, 2);
-    for (uint64_t i = 0; i < 4; i++) EXPECT_FALSE(k->page(*p + i).test(PG_tail) || k->page(*p + i).test(PG_head));
+    for (uint64_t i = 0; i < 4; i++)
+        EXPECT_FALSE(k->page(*p + i).test(PG_tail) || k->page(*p + i).test(PG_head));
 }
 
 // The reference model: a plain bitmap of allocated pages. Every block the

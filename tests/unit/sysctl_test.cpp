@@ -1,14 +1,14 @@
 // /proc/sys/vm: the table against a real 6.18 host's listing and defaults,
 // and every validation rule against what that host's kernel accepted and
 // refused when boundary values were written to it (docs/sysctl.md).
-#include <gtest/gtest.h>
+#include "proc/sysctl.h"
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <sstream>
 
 #include "mm/page_alloc.h"
-#include "proc/sysctl.h"
 #include "support/fixtures.h"
 
 namespace mmsim {

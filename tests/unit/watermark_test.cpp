@@ -1,16 +1,14 @@
 // Watermarks, lowmem reserves, min_free_kbytes and pcp sizing against the
 // real 6.18 host they were captured on, catalogue case 9, and the kernel's
 // formulas over machines from 256 MiB to 1 TiB and over sysctl writes.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-
-#include <unistd.h>
 
 #include "machine/machine.h"
 #include "mm/mm_init.h"
@@ -69,7 +67,8 @@ TEST(Watermarks, ClonedHostReproducesItsMinFreeKbytesWatermarksAndProtection) {
         EXPECT_EQ(z.watermark[WMARK_LOW], w.low);
         EXPECT_EQ(z.watermark[WMARK_HIGH], w.high);
         EXPECT_EQ(z.watermark[WMARK_PROMO], w.promo);
-        for (unsigned i = 0; i < w.protection.size(); i++) EXPECT_EQ(z.lowmem_reserve[i], w.protection[i]) << i;
+        for (unsigned i = 0; i < w.protection.size(); i++)
+            EXPECT_EQ(z.lowmem_reserve[i], w.protection[i]) << i;
         if (z.populated()) {
             EXPECT_EQ(z.pageset_batch, w.batch);
             EXPECT_EQ(z.pageset_high_min, w.high_min);
@@ -209,7 +208,8 @@ TEST(Watermarks, WritingTheSysctlsRecomputesEverything) {
     for (std::size_t i = 0; i < zs.size(); i++) {
         long mx = 0;
         for (std::size_t j = i; j < zs.size(); j++) mx = std::max(mx, zs[i].lowmem_reserve[j]);
-        total += std::min<uint64_t>(static_cast<uint64_t>(mx) + zs[i].watermark[WMARK_HIGH], zs[i].managed_pages);
+        total +=
+            std::min<uint64_t>(static_cast<uint64_t>(mx) + zs[i].watermark[WMARK_HIGH], zs[i].managed_pages);
     }
     EXPECT_EQ(k->totalreserve_pages, total);
 }
