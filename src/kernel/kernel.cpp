@@ -64,10 +64,7 @@ void Kernel::index_zones() {
     }
 }
 
-Zone* Kernel::page_zone(Pfn pfn) {
-    uint64_t b = pfn.value / pageblock_nr_pages;
-    if (b < m_pageblock_zone.size() && m_pageblock_zone[b] != kMixed)
-        return m_pageblock_zone[b] ? m_zone_ptrs[m_pageblock_zone[b] - 1u] : nullptr;
+Zone* Kernel::page_zone_slow(Pfn pfn) {
     // A pageblock shared by two zones (or a table not built yet): look.
     for (auto& node : nodes)
         for (auto& zone : node.node_zones)

@@ -147,7 +147,16 @@ public:
     // Helpers.
     Zone& zone(int node, unsigned idx) { return nodes[node].node_zones[idx]; }
     const Zone& zone(int node, unsigned idx) const { return nodes[node].node_zones[idx]; }
-    Zone* page_zone(Pfn pfn);  // nullptr for a pfn in no zone
+    // nullptr for a pfn in no zone. A table lookup per pageblock; only a
+    // pageblock shared by two zones needs the slow search.
+    Zone* page_zone(Pfn pfn) {
+        uint64_t b = pfn.value >> pageblock_order;
+        if (b < m_pageblock_zone.size()) {
+            uint16_t z = m_pageblock_zone[b];
+            if (z != kMixed) return z ? m_zone_ptrs[z - 1u] : nullptr;
+        }
+        return page_zone_slow(pfn);
+    }
     Page& page(Pfn pfn);
     void count_event(VmEventItem i, uint64_t n = 1) { vm_events[i] += n; }
     int64_t global_zone_page_state(ZoneStatItem i) const;
@@ -161,6 +170,7 @@ public:
     bool debug_vm = false;
 
 private:
+    Zone* page_zone_slow(Pfn pfn);
     std::array<int8_t, 8> m_kind_index{-1, -1, -1, -1, -1, -1, -1, -1};
     std::array<uint8_t, 16> m_gfp_zone{};
     // page_zone(): per pageblock, 1 + the zone's position in m_zone_ptrs,

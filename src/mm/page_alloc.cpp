@@ -464,10 +464,8 @@ void free_boot_range(Kernel& k, Zone& zone, uint64_t start, uint64_t end) {
 
 // ---- helpers -----------------------------------------------------------------------
 
-Zone& pfn_zone(Kernel& k, Pfn pfn) {
-    Zone* z = k.page_zone(pfn);
-    if (!z) throw std::logic_error(fmt::format("pfn {:#x} is in no zone", pfn.value));
-    return *z;
+[[noreturn]] void pfn_in_no_zone(Pfn pfn) {
+    throw std::logic_error(fmt::format("pfn {:#x} is in no zone", pfn.value));
 }
 
 uint64_t int_sqrt(uint64_t x) {

@@ -127,7 +127,13 @@ bool boost_watermark(Kernel& k, Zone& zone);
 inline unsigned gfp_zone(const Kernel& k, gfp_t gfp) { return k.gfp_zone_index(gfp); }
 inline unsigned gfp_migratetype(gfp_t gfp) { return (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT; }
 // The zone a pfn belongs to (page_zone()).
-Zone& pfn_zone(Kernel& k, Pfn pfn);  // throws std::logic_error for a pfn in no zone
+[[noreturn]] void pfn_in_no_zone(Pfn pfn);
+// Throws std::logic_error for a pfn in no zone.
+inline Zone& pfn_zone(Kernel& k, Pfn pfn) {
+    Zone* z = k.page_zone(pfn);
+    if (!z) pfn_in_no_zone(pfn);
+    return *z;
+}
 // int_sqrt() of lib/math/int_sqrt.c: floor(sqrt(x)).
 uint64_t int_sqrt(uint64_t x);
 

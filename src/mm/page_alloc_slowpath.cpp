@@ -189,10 +189,11 @@ MaybePfn get_page_from_freelist(Kernel& k, [[maybe_unused]] gfp_t gfp, unsigned 
         bool restart = false;
         if (!ac.preferred) return std::nullopt;
         Zone& preferred = k.zone(ac.preferred->node, ac.preferred->zone_idx);
-        bool started = false;
-        for (const ZoneRef& ref : *ac.zonelist) {
-            if (&ref == ac.preferred) started = true;
-            if (!started || ref.zone_idx > ac.highest_zoneidx) continue;
+        // The walk starts at the preferred zone (for_next_zone_zonelist_nodemask).
+        const ZoneRef* end = ac.zonelist->data() + ac.zonelist->size();
+        for (const ZoneRef* it = ac.preferred; it != end; ++it) {
+            const ZoneRef& ref = *it;
+            if (ref.zone_idx > ac.highest_zoneidx) continue;
             Zone& zone = k.zone(ref.node, ref.zone_idx);
             if (!zone.managed()) continue;
             // Locality beats fragmentation avoidance: before going to
