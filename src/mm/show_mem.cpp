@@ -39,7 +39,6 @@
 
 #include <algorithm>
 
-#include "mm/memmap.h"
 
 namespace mmsim {
 
@@ -168,35 +167,6 @@ std::vector<PfnRange> memblock_memory_ranges(const Kernel& k) {
     for (const auto& g : k.layout.nodes)
         for (const auto& m : g.memory)
             if (m.size()) ranges.push_back(m);
-    if (ranges.empty()) {
-        // No layout recorded: rebuild memblock.memory from the zones, whose
-        // holes boot marked in the memmap (PG_hole).
-        for (const auto& n : k.nodes) {
-            for (const auto& z : n.node_zones) {
-                if (!z.spanned_pages) continue;
-                uint64_t start = z.zone_start_pfn.value, end = z.zone_end_pfn().value;
-                if (z.present_pages >= z.spanned_pages || !k.mem_map) {
-                    if (z.present_pages) ranges.push_back({start, end});
-                    continue;
-                }
-                const MemMap& mm = *k.mem_map;
-                uint64_t run = UINT64_MAX, seen = 0;
-                // Once every present page is found, the rest is hole.
-                for (uint64_t p = start; p < end && p < mm.max_pfn() && seen < z.present_pages; p++) {
-                    bool hole = mm[p].test(PG_hole);
-                    seen += !hole;
-                    if (!hole && run == UINT64_MAX) run = p;
-                    if (hole && run != UINT64_MAX) {
-                        ranges.push_back({run, p});
-                        run = UINT64_MAX;
-                    }
-                    if (!hole && seen == z.present_pages) ranges.push_back({run, p + 1});
-                }
-                if (run != UINT64_MAX && seen < z.present_pages)
-                    ranges.push_back({run, std::min(end, mm.max_pfn())});
-            }
-        }
-    }
     std::sort(ranges.begin(), ranges.end(),
               [](const PfnRange& a, const PfnRange& b) { return a.start < b.start; });
     std::vector<PfnRange> merged;

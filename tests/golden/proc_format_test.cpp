@@ -167,19 +167,8 @@ std::string geometry(const std::string& zoneinfo) {
 }
 
 TEST(ProcFormat, MachineClonedFromTheCapturePrintsTheHostsZoneGeometry) {
-    TempDir t;
-    fs::path proc = t.path / "proc";
-    fs::create_directories(proc / "sys" / "vm");
-    fs::create_directories(t.path / "sys" / "kernel" / "mm" / "transparent_hugepage");
-    for (const char* f : {"zoneinfo", "meminfo", "vmstat"})
-        fs::copy_file(test::data_path(std::string("host-6.18/") + f), proc / f);
-    fs::copy_file(test::data_path("host-6.18/extra/cpuinfo"), proc / "cpuinfo");
-    for (const auto& e : fs::directory_iterator(test::data_path("host-6.18/extra/sys_vm")))
-        fs::copy_file(e.path(), proc / "sys" / "vm" / e.path().filename());
-    fs::copy_file(test::data_path("host-6.18/thp-enabled.txt"),
-                  t.path / "sys" / "kernel" / "mm" / "transparent_hugepage" / "enabled");
-
-    auto k = boot_kernel(parse_machine_toml(clone_host_toml(proc.string()), "host.toml"));
+    test::HostProcTree host;
+    auto k = boot_kernel(parse_machine_toml(clone_host_toml(host.proc()), "host.toml"));
     EXPECT_EQ(geometry(read(*k, "/proc/zoneinfo")), geometry(test::read_data("host-6.18/zoneinfo")));
 }
 

@@ -15,20 +15,7 @@ namespace mmsim {
 namespace {
 
 // One Normal zone of exactly one order-10 block at pfn 65536, one CPU.
-std::unique_ptr<Kernel> one_block_machine() {
-    return test::boot_toml(R"(arch = "explicit"
-cpus = 1
-[boot]
-thp = "never"
-[[zone]]
-node = 0
-type = "Normal"
-start_pfn = 65536
-spanned = 1024
-present = 1024
-managed = 1024
-)");
-}
+std::unique_ptr<Kernel> one_block_machine() { return test::boot_one_zone(1024); }
 
 std::string normal_line(std::initializer_list<int> counts) {
     std::string s = fmt::format("Node {}, zone {:>8} ", 0, "Normal");
@@ -96,18 +83,7 @@ std::vector<long> block_counts(const Kernel& k, const std::string& zone) {
 }
 
 TEST(Buddyinfo, UnmovableFallbackClaimsPageblocksVisiblyInPagetypeinfo) {
-    auto k = test::boot_toml(R"(arch = "explicit"
-cpus = 1
-[boot]
-thp = "never"
-[[zone]]
-node = 0
-type = "Normal"
-start_pfn = 65536
-spanned = 4096
-present = 4096
-managed = 4096
-)");
+    auto k = test::boot_one_zone(4096);
     // Boot marks every pageblock Movable: 8 blocks of 512 pages.
     EXPECT_EQ(block_counts(*k, "Normal"), (std::vector<long>{0, 8, 0, 0, 0}));
     // An unmovable order-5 request finds no Unmovable free page, falls back

@@ -664,28 +664,8 @@ TEST(Machine, BootLineErrorsPointAtTheArgument) {
 // ---------------------------------------------------------------------------
 // clone-host
 
-struct HostProc {
-    fs::path root;
-    HostProc() {
-        root = fs::temp_directory_path() / fmt::format("mmsim-machine-test-{}", ::getpid());
-        fs::remove_all(root);
-        fs::create_directories(root / "proc" / "sys" / "vm");
-        fs::create_directories(root / "sys" / "kernel" / "mm" / "transparent_hugepage");
-        for (const char* f : {"zoneinfo", "meminfo", "vmstat"})
-            fs::copy_file(test::data_path(std::string("host-6.18/") + f), root / "proc" / f);
-        fs::copy_file(test::data_path("host-6.18/extra/cpuinfo"), root / "proc" / "cpuinfo");
-        fs::copy_file(test::data_path("host-6.18/extra/stat"), root / "proc" / "stat");
-        for (const auto& e : fs::directory_iterator(test::data_path("host-6.18/extra/sys_vm")))
-            fs::copy_file(e.path(), root / "proc" / "sys" / "vm" / e.path().filename());
-        fs::copy_file(test::data_path("host-6.18/thp-enabled.txt"),
-                      root / "sys" / "kernel" / "mm" / "transparent_hugepage" / "enabled");
-    }
-    ~HostProc() { fs::remove_all(root); }
-    std::string proc() const { return (root / "proc").string(); }
-};
-
 TEST(Machine, CloneHostWritesTheHostsZonesCpusThpAndTunables) {
-    HostProc host;
+    test::HostProcTree host;
     std::string toml = clone_host_toml(host.proc());
     MachineDesc d = parse_machine_toml(toml, "host.toml");
     EXPECT_EQ(d.arch, ArchProfile::Explicit);
@@ -717,17 +697,17 @@ TEST(Machine, CloneHostWritesTheHostsZonesCpusThpAndTunables) {
 }
 
 TEST(Machine, CloneHostCountsCpusFromStatWithoutCpuinfo) {
-    HostProc host;
-    fs::remove(host.root / "proc" / "cpuinfo");
-    fs::remove(host.root / "sys" / "kernel" / "mm" / "transparent_hugepage" / "enabled");
+    test::HostProcTree host;
+    fs::remove(fs::path(host.root()) / "proc" / "cpuinfo");
+    fs::remove(fs::path(host.root()) / "sys" / "kernel" / "mm" / "transparent_hugepage" / "enabled");
     MachineDesc d = parse_machine_toml(clone_host_toml(host.proc()), "host.toml");
     EXPECT_EQ(d.nr_cpus, 2u);
     EXPECT_EQ(d.thp_enabled, "madvise");  // the default, as the file was missing
 }
 
 TEST(Machine, CloneHostWithoutZoneinfoFails) {
-    HostProc host;
-    fs::remove(host.root / "proc" / "zoneinfo");
+    test::HostProcTree host;
+    fs::remove(fs::path(host.root()) / "proc" / "zoneinfo");
     std::string e = error_of([&] { clone_host_toml(host.proc()); });
     EXPECT_NE(e.find("zoneinfo:1:1: error: cannot open"), std::string::npos) << e;
 }

@@ -17,25 +17,6 @@
 namespace mmsim {
 namespace {
 
-// One node, one Normal zone of `pages` pages starting at pfn 0x10000 (so
-// the block math is visible), nothing reserved, `cpus` CPUs.
-std::unique_ptr<Kernel> small_machine(uint64_t pages, unsigned cpus = 1, const std::string& extra = "") {
-    return test::boot_toml(fmt::format(R"(arch = "explicit"
-cpus = {}
-[boot]
-thp = "never"
-[[zone]]
-node = 0
-type = "Normal"
-start_pfn = 65536
-spanned = {}
-present = {}
-managed = {}
-{}
-)",
-                                       cpus, pages, pages, pages, extra));
-}
-
 Zone& normal(Kernel& k) { return k.zone(0, static_cast<unsigned>(k.zone_index_of(ZoneKind::Normal))); }
 
 int64_t pcp_pages(const Zone& z) {
@@ -51,7 +32,7 @@ uint64_t count_pageblocks(const Zone& z, unsigned mt) {
 }
 
 TEST(PageAlloc, BootPutsEveryManagedPageOnTheFreeListsInMaxOrderBlocks) {
-    auto k = small_machine(4096);
+    auto k = test::boot_one_zone(4096);
     Zone& z = normal(*k);
     EXPECT_EQ(z.page_state(NR_FREE_PAGES), 4096);
     EXPECT_EQ(z.free_area[MAX_PAGE_ORDER].nr_free, 4u);
@@ -88,7 +69,7 @@ managed = 1000
 }
 
 TEST(PageAlloc, HighOrderAllocationSplitsAndFreeMergesBack) {
-    auto k = small_machine(1024);
+    auto k = test::boot_one_zone(1024);
     Zone& z = normal(*k);
     auto p = alloc_pages(*k, GFP_KERNEL | __GFP_NOWARN, 4);
     ASSERT_TRUE(p);
@@ -103,7 +84,7 @@ TEST(PageAlloc, HighOrderAllocationSplitsAndFreeMergesBack) {
 }
 
 TEST(PageAlloc, OrderZeroComesFromThePerCpuListsWhichAreNotCountedFree) {
-    auto k = small_machine(16384);
+    auto k = test::boot_one_zone(16384);
     Zone& z = normal(*k);
     auto p = alloc_pages(*k, GFP_KERNEL, 0);
     ASSERT_TRUE(p);
@@ -119,7 +100,7 @@ TEST(PageAlloc, OrderZeroComesFromThePerCpuListsWhichAreNotCountedFree) {
 }
 
 TEST(PageAlloc, PcpHighStartsAtZeroAndIsClampedOnFirstUse) {
-    auto k = small_machine(16384, 2);
+    auto k = test::boot_one_zone(16384, 2);
     Zone& z = normal(*k);
     EXPECT_EQ(z.pcp[0].high, 0);
     ASSERT_TRUE(alloc_pages(*k, GFP_KERNEL, 0));
@@ -129,7 +110,7 @@ TEST(PageAlloc, PcpHighStartsAtZeroAndIsClampedOnFirstUse) {
 }
 
 TEST(PageAlloc, UnmovableAllocationClaimsAWholeMovableRange) {
-    auto k = small_machine(4096);
+    auto k = test::boot_one_zone(4096);
     Zone& z = normal(*k);
     EXPECT_EQ(count_pageblocks(z, MIGRATE_UNMOVABLE), 0u);
     ASSERT_TRUE(alloc_pages(*k, GFP_KERNEL | __GFP_NOWARN, 0));
@@ -145,7 +126,7 @@ TEST(PageAlloc, UnmovableAllocationClaimsAWholeMovableRange) {
 
 TEST(PageAlloc, SmallMovableAllocationStealsAPageWithoutClaimingTheBlock) {
     // One order-10 block: an unmovable request claims both its pageblocks.
-    auto k = small_machine(1024);
+    auto k = test::boot_one_zone(1024);
     Zone& z = normal(*k);
     ASSERT_TRUE(alloc_pages(*k, GFP_KERNEL | __GFP_NOWARN, 0));
     ASSERT_EQ(count_pageblocks(z, MIGRATE_UNMOVABLE), 2u);
@@ -163,7 +144,7 @@ TEST(PageAlloc, SmallMovableAllocationStealsAPageWithoutClaimingTheBlock) {
 }
 
 TEST(PageAlloc, FragmentationMakesHighOrdersFailWhileOrderZeroSucceeds) {
-    auto k = small_machine(16384);
+    auto k = test::boot_one_zone(16384);
     Zone& z = normal(*k);
     // Take every page, ignoring the watermarks.
     std::vector<Pfn> pages;
@@ -184,7 +165,7 @@ TEST(PageAlloc, FragmentationMakesHighOrdersFailWhileOrderZeroSucceeds) {
 }
 
 TEST(PageAlloc, FailureIsReportedInTheKernelLogUnlessNowarn) {
-    auto k = small_machine(2048);
+    auto k = test::boot_one_zone(2048);
     ASSERT_TRUE(alloc_pages(*k, GFP_KERNEL, 10));
     ASSERT_TRUE(alloc_pages(*k, GFP_KERNEL | __GFP_NOWARN, 9));
     std::size_t before = k->log.records().size();
@@ -201,7 +182,7 @@ TEST(PageAlloc, FailureIsReportedInTheKernelLogUnlessNowarn) {
 }
 
 TEST(PageAlloc, OrderZeroKernelAllocationWithNothingToKillPanics) {
-    auto k = small_machine(1024);
+    auto k = test::boot_one_zone(1024);
     while (alloc_pages(*k, GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY, 0)) {
     }
     EXPECT_THROW(alloc_pages(*k, GFP_KERNEL, 0), KernelPanic);
@@ -209,7 +190,7 @@ TEST(PageAlloc, OrderZeroKernelAllocationWithNothingToKillPanics) {
 }
 
 TEST(PageAlloc, CompoundPagesMarkHeadAndTails) {
-    auto k = small_machine(1024);
+    auto k = test::boot_one_zone(1024);
     auto p = alloc_pages(*k, GFP_KERNEL | __GFP_COMP, 2);
     ASSERT_TRUE(p);
     EXPECT_TRUE(k->page(*p).test(PG_head));
@@ -225,7 +206,7 @@ TEST(PageAlloc, CompoundPagesMarkHeadAndTails) {
 // the zone; pages are conserved.
 TEST(PageAlloc, RandomSequencesAgreeWithABitmapReference) {
     for (unsigned seed : {1u, 2u, 3u}) {
-        auto k = small_machine(8192, 2);
+        auto k = test::boot_one_zone(8192, 2);
         Zone& z = normal(*k);
         std::mt19937 rng(seed);
         std::vector<bool> used(8192, false);

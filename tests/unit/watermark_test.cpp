@@ -26,26 +26,9 @@ const Zone& zone_of(const Kernel& k, ZoneKind kind, int node = 0) {
     return k.zone(node, static_cast<unsigned>(k.zone_index_of(kind)));
 }
 
-// A /proc tree with the host capture, as clone-host expects to read it.
-std::string make_host_proc_dir() {
-    fs::path root = fs::temp_directory_path() / fmt::format("mmsim-host-{}", ::getpid());
-    fs::remove_all(root);
-    fs::create_directories(root / "proc" / "sys" / "vm");
-    fs::create_directories(root / "sys" / "kernel" / "mm" / "transparent_hugepage");
-    for (const char* f : {"zoneinfo", "meminfo", "buddyinfo", "pagetypeinfo", "vmstat"})
-        fs::copy_file(test::data_path(std::string("host-6.18/") + f), root / "proc" / f);
-    fs::copy_file(test::data_path("host-6.18/extra/cpuinfo"), root / "proc" / "cpuinfo");
-    fs::copy_file(test::data_path("host-6.18/extra/stat"), root / "proc" / "stat");
-    for (const auto& e : fs::directory_iterator(test::data_path("host-6.18/extra/sys_vm")))
-        fs::copy_file(e.path(), root / "proc" / "sys" / "vm" / e.path().filename());
-    fs::copy_file(test::data_path("host-6.18/thp-enabled.txt"),
-                  root / "sys" / "kernel" / "mm" / "transparent_hugepage" / "enabled");
-    return (root / "proc").string();
-}
-
 TEST(Watermarks, ClonedHostReproducesItsMinFreeKbytesWatermarksAndProtection) {
-    std::string proc = make_host_proc_dir();
-    auto k = boot_kernel(parse_machine_toml(clone_host_toml(proc), "host.toml"));
+    test::HostProcTree host;
+    auto k = boot_kernel(parse_machine_toml(clone_host_toml(host.proc()), "host.toml"));
     // THP madvise raised min_free_kbytes to 3 zones * 512 * 11 pages.
     EXPECT_EQ(k->vm.min_free_kbytes, 67584);
     struct Want {
@@ -76,7 +59,6 @@ TEST(Watermarks, ClonedHostReproducesItsMinFreeKbytesWatermarksAndProtection) {
             EXPECT_EQ(z.stat_threshold, w.threshold);
         }
     }
-    fs::remove_all(fs::path(proc).parent_path());
 }
 
 TEST(Watermarks, CatalogueCase9EightHundredMiBNormalZoneGetsMin24000KiB) {
