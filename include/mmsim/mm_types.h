@@ -1,7 +1,9 @@
 // The page descriptor: one per simulated 4 KiB frame.
 //
-// The kernel's struct page is 64 bytes; ours must stay at or under 32 so a
-// 64 GiB machine fits in 512 MiB of host memory (DESIGN.md section 6). Links
+// The kernel's struct page is 64 bytes; ours must stay at or under 28 so
+// that, with the pageblock bits and section tables around it, a simulated
+// page costs at most 32 host bytes (64 GiB simulated in 512 MiB, DESIGN.md
+// section 6). Links
 // are 32-bit PFNs, not pointers, so lists cost 8 bytes and the array can be
 // an anonymous mapping whose untouched parts cost nothing: booting a 1 TiB
 // machine only writes the descriptors of the head pages it frees.
@@ -25,6 +27,13 @@ enum PageFlag : uint16_t {
     PG_reserved = 1u << 3,  // never given to the buddy allocator (memblock reserved)
     PG_pcp = 1u << 4,       // on a per-CPU free list (kernel: page->pcp_list)
     PG_hole = 1u << 5,      // no RAM behind this pfn (a hole inside a zone's span)
+    PG_anon = 1u << 6,      // mapping names an AnonVma (kernel: PAGE_MAPPING_ANON bit)
+    PG_pgtable = 1u << 7,   // a page-table page; index is its host table slot (ptdesc)
+    PG_zero = 1u << 8,      // the shared zero page (never freed, never counted in RSS)
+    PG_dirty = 1u << 9,     // contents differ from backing store
+    PG_uptodate = 1u << 10, // contents valid (page-cache pages after read)
+    PG_swapbacked = 1u << 11,  // anon or shmem: backed by swap, not by a file
+    PG_mlocked = 1u << 12,  // mapped by a VM_LOCKED vma
 };
 
 struct Page {
@@ -34,12 +43,24 @@ struct Page {
     uint8_t order = 0;  // buddy order if PG_buddy or PG_pcp; compound order if PG_head
     uint8_t mt = 0;     // migratetype of the list the page sits on (buddy or pcp)
     uint32_t refcount = 0;
+    // Page-table entries that map this page (the kernel's _mapcount + 1,
+    // so 0 means unmapped).
+    int32_t mapcount = 0;
+    // What owns the page's contents: 0 for nothing; with PG_anon the id of
+    // an AnonVma, otherwise the id of a file's AddressSpace (src/mm/rmap.h,
+    // src/mm/filemap.h). Ids, not pointers, to keep the descriptor small.
+    uint32_t mapping = 0;
+    // The page's offset in its mapping, in pages. For anonymous pages it is
+    // the linear index vma->vm_pgoff + (addr - vm_start) / PAGE_SIZE kept
+    // modulo 2^32: rmap compares it modulo 2^32 too, which is exact for any
+    // VMA smaller than 16 TiB. For a page-table page, its host table slot.
+    uint32_t index = 0;
 
     bool test(PageFlag f) const { return (flags & f) != 0; }
     void set(PageFlag f) { flags = static_cast<uint16_t>(flags | f); }
     void clear(PageFlag f) { flags = static_cast<uint16_t>(flags & ~f); }
 };
 
-static_assert(sizeof(Page) <= 32, "a page descriptor must stay within 32 bytes");
+static_assert(sizeof(Page) <= 28, "a page descriptor must stay within 28 bytes");
 
 }  // namespace mmsim
