@@ -20,6 +20,7 @@
 #include <string>
 
 #include "base/diag.h"
+#include "cli/tools_cmd.h"
 #include "machine/machine.h"
 #include "scenario/scenario.h"
 
@@ -32,6 +33,8 @@ Examples:
   echo 'boot ram=1G
   cat /proc/buddyinfo' | mmsim shell              the same language, one line at a time
   mmsim clone-host -o host.toml                  describe this machine for --machine
+  mmsim pmap -x 1234 | ps -e | top -b | smem     the procps/smem tools on /proc or
+                       [--proc DIR]              a snapshot's DIR/proc (docs/tools.md)
 
 Exit status: 0 success, 1 an expectation failed (or the simulated kernel
 panicked), 2 bad input (the message names file:line:col), 3 internal error.
@@ -113,6 +116,8 @@ int clone_host(const std::string& proc_dir, const std::string& out_file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // pmap, ps, top, smem take the real tools' flags: dispatched before CLI11.
+    if (mmsim::cli::is_tool_command(argc, argv)) return mmsim::cli::run_tool_command(argc, argv);
     CLI::App app{"mmsim: a simulator of Linux 6.18 memory management", "mmsim"};
     app.set_version_flag("--version", std::string("mmsim ") + MMSIM_VERSION, "Print the version and exit");
     app.require_subcommand(1);

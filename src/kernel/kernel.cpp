@@ -5,12 +5,23 @@
 
 #include <algorithm>
 
+#include "kernel/task.h"
+#include "mm/filemap.h"
 #include "mm/memmap.h"
+#include "mm/mm.h"
 #include "mm/page_alloc.h"
+#include "mm/pgtable.h"
+#include "mm/rmap.h"
+#include "mm/tlb.h"
 
 namespace mmsim {
 
-Kernel::Kernel() : hooks(std::make_unique<ReclaimHooks>()) {}
+Kernel::Kernel()
+    : hooks(std::make_unique<ReclaimHooks>()),
+      page_tables(std::make_unique<PageTableStore>()),
+      tasks(std::make_unique<TaskTable>()),
+      anon_vmas(std::make_unique<AnonVmaTable>()),
+      files(std::make_unique<FileTable>()) {}
 Kernel::~Kernel() = default;
 
 void Kernel::set_zone_kinds(const std::vector<ZoneKind>& kinds) {
@@ -94,6 +105,9 @@ uint64_t Kernel::global_numa_event_state(NumaStatItem i) const {
     return sum;
 }
 
-void Kernel::validate() const { validate_page_alloc(*this); }
+void Kernel::validate() const {
+    validate_page_alloc(*this);
+    validate_vm(*this);
+}
 
 }  // namespace mmsim

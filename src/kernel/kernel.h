@@ -22,8 +22,13 @@
 
 namespace mmsim {
 
-class MemMap;         // src/mm/memmap.h
-struct ReclaimHooks;  // src/mm/page_alloc.h
+class MemMap;          // src/mm/memmap.h
+struct ReclaimHooks;   // src/mm/page_alloc.h
+class PageTableStore;  // src/mm/pgtable.h
+class TaskTable;       // src/kernel/task.h
+class AnonVmaTable;    // src/mm/rmap.h
+class FileTable;       // src/mm/filemap.h
+struct CpuTlb;         // src/mm/tlb.h
 
 // Thrown when the simulated kernel panics ("Kernel panic - not syncing:
 // ..."); the run ends there, with the panic in the kernel log.
@@ -99,6 +104,22 @@ struct CpuInfo {
     int node = 0;
 };
 
+// What operations cost in simulated time. The kernel has no such table;
+// these are typical figures for a current x86-64 server, chosen so that
+// relative costs come out right (a TLB hit is ~1000x cheaper than a minor
+// fault, a major fault ~100x dearer again).
+struct CostModel {
+    Nanos tlb_hit = 1;         // an L1 dTLB hit: part of the load's latency
+    Nanos stlb_hit = 7;        // a second-level TLB hit adds ~7 cycles-worth
+    Nanos page_walk = 30;      // a four-level walk with the tables in cache
+    Nanos fault_entry = 500;   // exception entry, handle_mm_fault, return
+    Nanos page_zero = 250;     // clearing 4 KiB at ~16 GB/s
+    Nanos page_copy = 400;     // copying 4 KiB (COW) at ~10 GB/s
+    Nanos file_read = 100000;  // reading a 4 KiB page from an NVMe SSD (~100 us)
+    Nanos syscall = 200;       // entering and leaving the kernel
+    Nanos fork_per_page = 10;  // copying one entry and its map count at fork
+};
+
 class Kernel {
 public:
     Kernel();
@@ -143,6 +164,17 @@ public:
 
     // Hooks the page allocator's slow path calls (reclaim, compaction, OOM).
     std::unique_ptr<ReclaimHooks> hooks;
+
+    // Processes and their memory (the processes issue).
+    std::unique_ptr<PageTableStore> page_tables;
+    std::unique_ptr<TaskTable> tasks;
+    std::unique_ptr<AnonVmaTable> anon_vmas;
+    std::unique_ptr<FileTable> files;
+    std::vector<CpuTlb> tlbs;  // one per CPU
+    Pfn zero_pfn{0};           // the shared zero page (vm_init)
+    bool has_zero_page = false;
+    int64_t vm_committed_pages = 0;  // vm_committed_as, pages
+    CostModel costs;
 
     // Helpers.
     Zone& zone(int node, unsigned idx) { return nodes[node].node_zones[idx]; }

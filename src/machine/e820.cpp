@@ -695,8 +695,9 @@ BootLayout resolve_layout(const MachineDesc& desc) {
     if (desc.kernelcore_percent > 100 || desc.movablecore_percent > 100)
         fail(desc, "kernelcore/movablecore percentages must be at most 100%");
     if (desc.nodes.size() > kMaxNumNodes) fail(desc, fmt::format("more than {} nodes", kMaxNumNodes));
-    if (desc.arch == ArchProfile::Explicit) return resolve_explicit(desc);
-    return resolve_profile(desc);
+    BootLayout out = desc.arch == ArchProfile::Explicit ? resolve_explicit(desc) : resolve_profile(desc);
+    out.tlb = desc.tlb;
+    return out;
 }
 
 }  // namespace mmsim

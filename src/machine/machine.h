@@ -77,6 +77,19 @@ struct BootSysctl {
     SourceLoc loc;
 };
 
+// The TLB of every CPU ([tlb] in a machine file; src/mm/tlb.h models it).
+// The defaults are Intel Skylake's (and its successors' up to Ice Lake):
+// an L1 dTLB for 4 KiB pages of 64 entries, 4-way, and a second-level
+// STLB of 1536 entries, 12-way. Entries must be a multiple of the ways and
+// the number of sets (entries / ways) a power of two, at most 64 ways.
+struct TlbSpec {
+    unsigned l1_entries = 64;
+    unsigned l1_ways = 4;
+    unsigned l2_entries = 1536;
+    unsigned l2_ways = 12;
+    bool pcid = true;  // false: CPUs without PCID flush the TLB on every mm switch
+};
+
 struct MachineDesc {
     std::string source;  // file name or "boot line", for messages
     SourceLoc loc;       // where the description starts (file:1:1, the boot line), for messages
@@ -95,6 +108,7 @@ struct MachineDesc {
     std::string thp_enabled = "madvise";        // always | madvise | never
     std::vector<BootSysctl> sysctls;            // applied in order after boot
     uint64_t seed = 0;
+    TlbSpec tlb;
 };
 
 struct ZoneGeom {
@@ -117,6 +131,7 @@ struct BootLayout {
     std::vector<ZoneKind> zone_kinds;
     std::vector<NodeGeom> nodes;
     unsigned nr_cpus = 1;
+    TlbSpec tlb;  // copied from the description
     // e820-style lines for the simulated kernel log ("BIOS-e820: [mem ...] usable").
     std::vector<std::string> firmware_log;
 };

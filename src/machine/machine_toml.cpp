@@ -29,6 +29,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -168,10 +169,10 @@ struct Parser {
     }
 
     void parse_top(const toml::table& root) {
-        r.check_keys(
-            root,
-            {"arch", "cpus", "seed", "description", "node", "boot", "hole", "reserved", "zone", "sysctl"},
-            "the machine file");
+        r.check_keys(root,
+                     {"arch", "cpus", "seed", "description", "node", "boot", "hole", "reserved", "zone",
+                      "sysctl", "tlb"},
+                     "the machine file");
         if (const toml::node* n = root.get("arch")) {
             std::string a = r.get_string(*n, "arch", "\"x86_64\", \"i386\" or \"explicit\"");
             if (a == "x86_64" || a == "x86-64")
@@ -194,6 +195,7 @@ struct Parser {
         if (const toml::node* n = root.get("hole")) parse_holes(*n);
         if (const toml::node* n = root.get("reserved")) parse_reserved(*n);
         if (const toml::node* n = root.get("zone")) parse_zones(*n);
+        if (const toml::node* n = root.get("tlb")) parse_tlb(r.get_table(*n, "tlb", "a table ([tlb])"));
         if (const toml::node* n = root.get("sysctl")) {
             parse_sysctl(r.get_table(*n, "sysctl", "a table ([sysctl])"), "");
             std::stable_sort(d.sysctls.begin(), d.sysctls.end(),
@@ -360,6 +362,41 @@ struct Parser {
             d.zones.push_back(z);
             zone_locs.push_back(r.at(*t));
         }
+    }
+
+    // [tlb] l1_entries = 64, l1_ways = 4, l2_entries = 1536, l2_ways = 12,
+    // pcid = true. Each level's entries are a multiple of its ways, and
+    // the number of sets a power of two (the set is picked by the low bits
+    // of the page number).
+    void parse_tlb(const toml::table& t) {
+        r.check_keys(t, {"l1_entries", "l1_ways", "l2_entries", "l2_ways", "pcid"}, "[tlb]");
+        if (const toml::node* v = t.get("pcid")) {
+            const auto* b = v->as_boolean();
+            if (!b) r.expected(*v, "pcid", "true or false");
+            d.tlb.pcid = b->get();
+        }
+        parse_tlb_level(t, "l1", d.tlb.l1_entries, d.tlb.l1_ways);
+        parse_tlb_level(t, "l2", d.tlb.l2_entries, d.tlb.l2_ways);
+    }
+
+    void parse_tlb_level(const toml::table& t, const std::string& level, unsigned& entries, unsigned& ways) {
+        const std::string ekey = level + "_entries", wkey = level + "_ways";
+        if (const toml::node* v = t.get(wkey)) ways = static_cast<unsigned>(r.get_uint(*v, wkey, 1, 64));
+        const toml::node* e = t.get(ekey);
+        if (e) entries = static_cast<unsigned>(r.get_uint(*e, ekey, 1, 1u << 20));
+        // A bad combination is reported at the entries if given, else at the ways.
+        const toml::node* at = e ? e : t.get(wkey);
+        if (!at) return;
+        if (entries % ways != 0)
+            throw InputError(r.at(*at), fmt::format("{}: expected a positive multiple of {} ({}), got {}",
+                                                    ekey, wkey, ways, entries));
+        unsigned sets = entries / ways;
+        if ((sets & (sets - 1)) != 0)
+            throw InputError(r.at(*at),
+                             fmt::format("{}: {} entries of {} ways make {} sets; expected a power of two "
+                                         "number of sets (for example {} or {} entries)",
+                                         ekey, entries, ways, sets, std::bit_floor(sets) * ways,
+                                         std::bit_floor(sets) * 2 * ways));
     }
 
     // [sysctl] "vm.swappiness" = 10; also vm.swappiness = 10 (a dotted key,

@@ -33,7 +33,9 @@
 
 #include "mm/khugepaged.h"
 #include "mm/memmap.h"
+#include "mm/mm.h"
 #include "mm/page_alloc.h"
+#include "mm/tlb.h"
 #include "mm/vmstat.h"
 #include "proc/sysctl.h"
 
@@ -285,6 +287,10 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
     uint64_t free_kbytes = pages_to_kb(static_cast<uint64_t>(k->global_zone_page_state(NR_FREE_PAGES)));
     k->vm.user_reserve_kbytes = std::min<uint64_t>(free_kbytes / 32, 1ull << 17);
     k->vm.admin_reserve_kbytes = std::min<uint64_t>(free_kbytes / 32, 1ull << 13);
+
+    // The CPUs' TLBs (initialize_tlbstate_and_flush()) and the zero page.
+    k->tlbs = make_cpu_tlbs(layout.nr_cpus, layout.tlb);
+    vm_init(*k);
 
     for (const auto& s : desc.sysctls) {
         std::string key = sysctl_vm_key(s.key);

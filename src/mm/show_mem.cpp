@@ -39,7 +39,6 @@
 
 #include <algorithm>
 
-
 namespace mmsim {
 
 namespace {
@@ -114,7 +113,10 @@ uint64_t vm_commit_limit(const Kernel& k) {
 }
 
 // No mmap/brk accounting yet: nothing is committed (vm_committed_as).
-uint64_t vm_memory_committed(const Kernel&) { return 0; }
+// vm_committed_as, kept by the overcommit accounting of src/mm/mmap.cpp.
+uint64_t vm_memory_committed(const Kernel& k) {
+    return k.vm_committed_pages > 0 ? static_cast<uint64_t>(k.vm_committed_pages) : 0;
+}
 
 uint64_t total_swapcache_pages(const Kernel& k) { return node_pages(k, NR_SWAPCACHED); }
 

@@ -29,6 +29,7 @@
 #include "proc/procfs.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "kernel/task.h"
 #include "proc/renderers.h"
 #include "proc/sysctl.h"
 
@@ -82,6 +84,39 @@ const std::vector<FileEntry>& fixed_files() {
         return v;
     }();
     return files;
+}
+
+// The files of /proc/PID, sorted by name.
+struct PidFile {
+    std::string_view name;
+    unsigned mode;
+    std::string (*show)(const Kernel&, const Task&);
+    Result<void> (*store)(Kernel&, Task&, std::string_view);
+};
+const std::vector<PidFile>& pid_files() {
+    static const std::vector<PidFile> files = {
+        {"cmdline", 0444, render_pid_cmdline, nullptr},
+        {"comm", 0644, render_pid_comm, nullptr},
+        {"maps", 0444, render_pid_maps, nullptr},
+        {"oom_score_adj", 0644, render_pid_oom_score_adj, store_pid_oom_score_adj},
+        {"smaps", 0444, render_pid_smaps, nullptr},
+        {"smaps_rollup", 0444, render_pid_smaps_rollup, nullptr},
+        {"stat", 0444, render_pid_stat, nullptr},
+        {"statm", 0444, render_pid_statm, nullptr},
+        {"status", 0444, render_pid_status, nullptr},
+    };
+    return files;
+}
+
+// "/proc/1234" -> 1234 and the rest ("", "/maps"); -1 if not a pid path.
+int parse_pid_path(std::string_view path, std::string_view* rest) {
+    constexpr std::string_view P = "/proc/";
+    if (path.substr(0, P.size()) != P) return -1;
+    std::size_t i = P.size(), j = i;
+    while (j < path.size() && path[j] >= '0' && path[j] <= '9') j++;
+    if (j == i || j - i > 9 || (j < path.size() && path[j] != '/')) return -1;
+    *rest = path.substr(j);
+    return std::stoi(std::string(path.substr(i, j - i)));
 }
 
 // Every directory the files imply, from "/" down.
@@ -138,6 +173,8 @@ struct Resolved {
     bool is_dir = false;
     const FileEntry* file = nullptr;
     const SysctlInfo* sysctl = nullptr;
+    const PidFile* pid_file = nullptr;
+    int pid = -1;
 };
 
 const FileEntry* find_fixed(std::string_view path) {
@@ -158,13 +195,45 @@ const SysctlInfo* find_sysctl(std::string_view path) {
 
 bool is_file(std::string_view path) { return find_fixed(path) || find_sysctl(path); }
 
-Resolved resolve(std::string_view raw) {
+Resolved resolve(const Kernel& k, std::string_view raw) {
     Resolved r;
     if (raw.empty()) {
         r.err = Errno::NOENT;
         return r;
     }
     Lookup l = normalize(raw);
+    std::string_view rest;
+    if (int pid = parse_pid_path(l.path, &rest); pid >= 0) {
+        const Task* t = k.tasks ? k.tasks->find(pid) : nullptr;
+        // /proc lists thread-group leaders; a thread's files are under
+        // /proc/TGID/task, which the simulator does not show.
+        if (!t || t->pid != t->tgid) {
+            r.err = Errno::NOENT;
+            return r;
+        }
+        r.pid = pid;
+        if (rest.empty()) {
+            r.is_dir = true;
+            return r;
+        }
+        rest.remove_prefix(1);
+        for (const auto& f : pid_files())
+            if (f.name == rest) {
+                r.pid_file = &f;
+                if (l.trailing_slash) r.err = Errno::NOTDIR;
+                return r;
+            }
+        r.err = rest.find('/') != std::string_view::npos &&
+                        [&] {
+                            for (const auto& f : pid_files())
+                                if (rest.substr(0, f.name.size() + 1) == std::string(f.name) + "/")
+                                    return true;
+                            return false;
+                        }()
+                    ? Errno::NOTDIR
+                    : Errno::NOENT;
+        return r;
+    }
     for (const auto& p : l.prefixes) {
         if (is_file(p)) {
             r.err = Errno::NOTDIR;
@@ -189,9 +258,10 @@ Error path_error(Errno e, std::string_view path) { return make_error(e, std::str
 }  // namespace
 
 Result<std::string> proc_read(const Kernel& k, std::string_view path) {
-    Resolved r = resolve(path);
+    Resolved r = resolve(k, path);
     if (r.err != Errno::OK) return path_error(r.err, path);
     if (r.is_dir) return path_error(Errno::ISDIR, path);
+    if (r.pid_file) return r.pid_file->show(k, *k.tasks->find(r.pid));
     if (r.sysctl) {
         if (!(r.sysctl->mode & 0444)) return path_error(Errno::ACCES, path);
         return sysctl_vm_read(k, r.sysctl->name);
@@ -201,9 +271,13 @@ Result<std::string> proc_read(const Kernel& k, std::string_view path) {
 }
 
 Result<void> proc_write(Kernel& k, std::string_view path, std::string_view data) {
-    Resolved r = resolve(path);
+    Resolved r = resolve(k, path);
     if (r.err != Errno::OK) return path_error(r.err, path);
     if (r.is_dir) return path_error(Errno::ISDIR, path);
+    if (r.pid_file) {
+        if (!r.pid_file->store) return path_error(Errno::IO, path);
+        return r.pid_file->store(k, *k.tasks->find(r.pid), data);
+    }
     if (r.sysctl) {
         if (!(r.sysctl->mode & 0222)) return path_error(Errno::ACCES, path);
         return sysctl_vm_write(k, r.sysctl->name, data);
@@ -215,13 +289,24 @@ Result<void> proc_write(Kernel& k, std::string_view path, std::string_view data)
     return r.file->store(k, data);
 }
 
-bool proc_exists(const Kernel&, std::string_view path) {
-    Resolved r = resolve(path);
+bool proc_exists(const Kernel& k, std::string_view path) {
+    Resolved r = resolve(k, path);
     return r.err == Errno::OK;
 }
 
-std::vector<std::string> proc_list(const Kernel&) {
+std::vector<int> proc_pids(const Kernel& k) {
+    std::vector<int> pids;
+    if (k.tasks)
+        k.tasks->for_each([&](const Task& t) {
+            if (t.pid == t.tgid) pids.push_back(t.pid);
+        });
+    return pids;
+}
+
+std::vector<std::string> proc_list(const Kernel& k) {
     std::vector<std::string> out;
+    for (int pid : proc_pids(k))
+        for (const auto& f : pid_files()) out.push_back(fmt::format("/proc/{}/{}", pid, f.name));
     for (const auto& f : fixed_files()) out.push_back(f.path);
     for (const auto& s : sysctl_vm_table()) out.push_back(std::string(SYSCTL_VM_DIR) + "/" + s.name);
     std::sort(out.begin(), out.end());
@@ -261,6 +346,10 @@ void write_file(const fs::path& p, const std::string& data, unsigned mode) {
 }
 
 unsigned file_mode(std::string_view path) {
+    std::string_view rest;
+    if (parse_pid_path(path, &rest) >= 0)
+        for (const auto& f : pid_files())
+            if (rest.size() > 1 && rest.substr(1) == f.name) return f.mode;
     if (const FileEntry* f = find_fixed(path)) return f->mode;
     if (const SysctlInfo* s = find_sysctl(path)) return s->mode;
     return 0444;

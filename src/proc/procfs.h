@@ -30,6 +30,9 @@ Result<void> proc_write(Kernel& k, std::string_view path, std::string_view data)
 // True if the path names an existing file or directory.
 bool proc_exists(const Kernel& k, std::string_view path);
 
+// The pids of /proc: every thread-group leader, zombies included, ascending.
+std::vector<int> proc_pids(const Kernel& k);
+
 // Every file path that exists now, sorted (what a snapshot writes).
 std::vector<std::string> proc_list(const Kernel& k);
 

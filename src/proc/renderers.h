@@ -30,6 +30,19 @@ std::string render_uptime(const Kernel& k);
 std::string render_loadavg(const Kernel& k);
 std::string render_version(const Kernel& k);
 
+// Per-process files (fs/proc/task_mmu.c, array.c, base.c).
+struct Task;
+std::string render_pid_maps(const Kernel& k, const Task& t);
+std::string render_pid_smaps(const Kernel& k, const Task& t);
+std::string render_pid_smaps_rollup(const Kernel& k, const Task& t);
+std::string render_pid_statm(const Kernel& k, const Task& t);
+std::string render_pid_status(const Kernel& k, const Task& t);
+std::string render_pid_stat(const Kernel& k, const Task& t);
+std::string render_pid_cmdline(const Kernel& k, const Task& t);
+std::string render_pid_comm(const Kernel& k, const Task& t);
+std::string render_pid_oom_score_adj(const Kernel& k, const Task& t);
+Result<void> store_pid_oom_score_adj(Kernel& k, Task& t, std::string_view data);
+
 // The simulated machine's wall clock at boot (btime in /proc/stat), in
 // seconds since the epoch. Fixed so that runs are reproducible.
 inline constexpr uint64_t SIM_BOOT_EPOCH = 1767225600;  // 2026-01-01 00:00:00 UTC

@@ -333,6 +333,8 @@ const CommandRegistry& builtin_registry() {
         CommandRegistry r;
         // Later subsystems add their register_*() call here.
         register_core_commands(r);
+        register_process_commands(r);
+        register_tool_commands(r);
         return r;
     }();
     return registry;

@@ -593,6 +593,51 @@ TEST(Machine, TomlErrorsNameLineColumnAndWhatWasExpected) {
     }
 }
 
+TEST(Machine, TlbTableSetsTheSizesOfEveryCpusTlb) {
+    BootLayout l = resolve_layout(parse_machine_toml(
+        "cpus = 2\n[[node]]\nmemory = \"1G\"\n[tlb]\nl1_entries = 32\nl1_ways = 8\nl2_entries = 2048\n"
+        "l2_ways = 16\npcid = false\n",
+        "m.toml"));
+    EXPECT_EQ(l.tlb.l1_entries, 32u);
+    EXPECT_EQ(l.tlb.l1_ways, 8u);
+    EXPECT_EQ(l.tlb.l2_entries, 2048u);
+    EXPECT_EQ(l.tlb.l2_ways, 16u);
+    EXPECT_FALSE(l.tlb.pcid);
+    // Without [tlb]: Skylake's 64-entry 4-way L1 dTLB and 1536-entry 12-way STLB.
+    BootLayout d = resolve_layout(parse_machine_toml("[[node]]\nmemory = \"1G\"\n", "m.toml"));
+    EXPECT_EQ(d.tlb.l1_entries, 64u);
+    EXPECT_EQ(d.tlb.l1_ways, 4u);
+    EXPECT_EQ(d.tlb.l2_entries, 1536u);
+    EXPECT_EQ(d.tlb.l2_ways, 12u);
+    EXPECT_TRUE(d.tlb.pcid);
+}
+
+TEST(Machine, TlbTableErrorsNameLineColumnAndWhatWasExpected) {
+    const std::string node = "[[node]]\nmemory = \"1G\"\n";
+    const std::pair<std::string, const char*> cases[] = {
+        {"[tlb]\nl1_ways = 0\n", "m.toml:2:11: error: l1_ways: expected an integer from 1 to 64, got 0"},
+        {"[tlb]\nl2_ways = 65\n", "m.toml:2:11: error: l2_ways: expected an integer from 1 to 64, got 65"},
+        {"[tlb]\nl1_entries = \"64\"\n",
+         "m.toml:2:14: error: l1_entries: expected an integer from 1 to 1048576, got '64'"},
+        {"[tlb]\nl1_entries = 66\n",
+         "m.toml:2:14: error: l1_entries: expected a positive multiple of l1_ways (4), got 66"},
+        {"[tlb]\nl2_ways = 5\n",
+         "m.toml:2:11: error: l2_entries: expected a positive multiple of l2_ways (5), got 1536"},
+        {"[tlb]\nl2_entries = 1200\n",
+         "m.toml:2:14: error: l2_entries: 1200 entries of 12 ways make 100 sets; expected a power of two "
+         "number of sets (for example 768 or 1536 entries)"},
+        {"[tlb]\nl1_way = 4\n",
+         "m.toml:2:1: error: unknown key 'l1_way' in [tlb], did you mean l1_ways? (expected one of: "
+         "l1_entries, l1_ways, l2_entries, l2_ways, pcid)"},
+        {"[tlb]\npcid = 1\n", "m.toml:2:8: error: pcid: expected true or false, got 1"},
+        {"tlb = 3\n", "m.toml:1:7: error: tlb: expected a table ([tlb]), got 3"},
+    };
+    for (const auto& [text, want] : cases) {
+        std::string got = toml_error(text + node);
+        EXPECT_EQ(got, want) << "input:\n" << text;
+    }
+}
+
 TEST(Machine, MissingMachineFileIsReportedAtLineOne) {
     std::string e = error_of([] { load_machine_file("/nonexistent/x.toml"); });
     EXPECT_EQ(e, "/nonexistent/x.toml:1:1: error: cannot open machine file: No such file or directory");

@@ -1,0 +1,179 @@
+// fork() and thread creation (kernel/fork.c: copy_process, dup_mm,
+// dup_mmap).
+//
+// fork copies the address space area by area. Each copied area joins the
+// parent's anon_vma chain and gets an anon_vma of its own (anon_vma_fork),
+// and copy_page_range() copies the page-table entries of areas that hold
+// anonymous pages, raising each page's map count and write-protecting
+// private writable entries on both sides. No page is copied: the child
+// shares every page until one side writes, which then faults and copies
+// (or, for the last one holding it, simply reuses the page). So right after
+// fork the child's RSS equals the parent's anonymous RSS, both see the
+// shared pages at half their size in PSS, and the system's memory use has
+// not changed.
+//
+// What the child does not inherit: VM_DONTCOPY areas (MADV_DONTFORK),
+// the contents of VM_WIPEONFORK areas (they come back empty), memory locks
+// (VM_LOCKED is cleared, locked_vm is 0) and mlockall(MCL_FUTURE).
+//
+// A thread shares the address space instead; glibc gives it a stack of its
+// own, an mmap'd 8 MiB (RLIMIT_STACK) area above a one-page PROT_NONE guard,
+// whose top holds the thread descriptor and TLS.
+#include <stdexcept>
+
+#include "kernel/kernel.h"
+#include "kernel/task.h"
+#include "mm/filemap.h"
+#include "mm/mm.h"
+#include "mm/page_alloc.h"
+#include "mm/rmap.h"
+#include "mm/tlb.h"
+#include "mm/vmstat.h"
+
+namespace mmsim {
+
+namespace {
+
+// THREAD_SIZE on x86-64 (16 KiB): the kernel stack every task gets
+// (alloc_thread_stack_node; VMAP_STACK takes it from vmalloc, four pages).
+constexpr unsigned kKernelStackPages = 4;
+
+Result<void> alloc_kernel_stack(Kernel& k, Task& t) {
+    for (unsigned i = 0; i < kKernelStackPages; i++) {
+        MaybePfn p = alloc_pages(k, GFP_KERNEL, 0);
+        if (!p) {
+            for (Pfn q : t.kernel_stack) free_pages(k, q, 0);
+            t.kernel_stack.clear();
+            return Errno::NOMEM;
+        }
+        k.page(*p).refcount = 1;
+        t.kernel_stack.push_back(*p);
+        mod_node_page_state(k.nodes[pfn_zone(k, *p).node], NR_KERNEL_STACK, 4);  // kB
+    }
+    return {};
+}
+
+// dup_mmap(): copies every area and, for anonymous memory, the entries.
+Result<void> dup_mmap(Kernel& k, MmStruct& mm, MmStruct& oldmm) {
+    for (Vma* src : vma_list(oldmm)) {
+        if (src->vm_flags & VM_DONTCOPY) continue;
+        if (src->vm_flags & VM_ACCOUNT) {
+            if (auto r = vm_enough_memory(k, &mm, static_cast<int64_t>(src->pages())); !r) return r.error();
+        }
+        auto tmp = std::make_unique<Vma>(*src);
+        tmp->vm_flags &= ~static_cast<uint64_t>(VM_LOCKED | VM_LOCKONFAULT);
+        tmp->anon_vma = nullptr;
+        tmp->anon_vma_chain.clear();
+        Vma& dst = insert_vma(k, mm, std::move(tmp));
+        if (src->vm_flags & VM_WIPEONFORK) continue;  // the child starts with it empty
+        anon_vma_fork(k, dst, *src);
+        if (auto r = copy_page_range(k, mm, dst, oldmm, *src); !r) return r.error();
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<Task*> do_fork(Kernel& k, Task& parent) {
+    if (!parent.mm) return Errno::INVAL;
+    k.clock.charge(k.costs.syscall);
+    MmStruct& oldmm = *parent.mm;
+    auto made = mm_alloc(k);
+    if (!made) return made.error();
+    std::shared_ptr<MmStruct> mm = *made;
+    // dup_mm(): the layout and limits come along; the counters are rebuilt
+    // as the areas are inserted.
+    mm->task_size = oldmm.task_size;
+    mm->mmap_base = oldmm.mmap_base;
+    mm->start_code = oldmm.start_code;
+    mm->end_code = oldmm.end_code;
+    mm->start_data = oldmm.start_data;
+    mm->end_data = oldmm.end_data;
+    mm->start_brk = oldmm.start_brk;
+    mm->brk = oldmm.brk;
+    mm->start_stack = oldmm.start_stack;
+    mm->arg_start = oldmm.arg_start;
+    mm->arg_end = oldmm.arg_end;
+    mm->env_start = oldmm.env_start;
+    mm->env_end = oldmm.env_end;
+    mm->limits = oldmm.limits;
+    mm->def_flags = oldmm.def_flags & VM_NOHUGEPAGE;  // VM_INIT_DEF_MASK
+    Result<void> copied = dup_mmap(k, *mm, oldmm);
+    // The parent's write-protected entries must not linger in TLBs.
+    flush_tlb_mm(k.tlbs, static_cast<unsigned>(k.current_cpu), oldmm.tlb);
+    if (!copied) {
+        exit_mmap(k, *mm);
+        return copied.error();
+    }
+    mm->hiwater_rss = mm->get_mm_rss();
+    mm->hiwater_vm = mm->total_vm;
+    mm->mm_users = 1;
+
+    Task& child = k.tasks->create(parent.tgid);
+    if (auto r = alloc_kernel_stack(k, child); !r) {
+        k.tasks->remove(child.pid);
+        exit_mmap(k, *mm);
+        return r.error();
+    }
+    child.comm = parent.comm;
+    child.argv = parent.argv;
+    child.exe = parent.exe;
+    child.cpu = parent.cpu;
+    child.oom_score_adj = parent.oom_score_adj;
+    child.nice = parent.nice;
+    child.state = TaskState::Sleeping;
+    child.start_time = k.clock.now();
+    child.mm = std::move(mm);
+    if (Task* leader = k.tasks->find(parent.tgid)) leader->children.push_back(child.pid);
+    return &child;
+}
+
+Result<Task*> create_thread(Kernel& k, Task& leader_in, uint64_t stack_size) {
+    Task* leaderp = k.tasks->find(leader_in.tgid);
+    if (!leaderp || !leaderp->mm) return Errno::INVAL;
+    Task& leader = *leaderp;
+    // glibc's allocate_stack(): one mapping of guard + stack, PROT_NONE,
+    // then the stack part made read-write (two areas).
+    uint64_t guard = PAGE_SIZE;
+    uint64_t size = (stack_size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    MmapArgs a;
+    a.len = size + guard;
+    a.prot = PROT_NONE;
+    a.flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK;
+    auto mem = do_mmap(k, leader, a);
+    if (!mem) return mem.error();
+    if (auto r = do_mprotect(k, leader, *mem + guard, size, PROT_READ | PROT_WRITE); !r) {
+        (void)do_munmap(k, leader, *mem, size + guard);
+        return r.error();
+    }
+    Task& t = k.tasks->create(leader.ppid);
+    if (auto r = alloc_kernel_stack(k, t); !r) {
+        k.tasks->remove(t.pid);
+        (void)do_munmap(k, leader, *mem, size + guard);
+        return r.error();
+    }
+    t.tgid = leader.tgid;
+    t.comm = leader.comm;
+    t.argv = leader.argv;
+    t.exe = leader.exe;
+    t.cpu =
+        static_cast<int>((leader.threads.size() + 1 + static_cast<std::size_t>(leader.cpu)) % k.tlbs.size());
+    t.oom_score_adj = leader.oom_score_adj;
+    t.state = TaskState::Sleeping;
+    t.start_time = k.clock.now();
+    t.mm = leader.mm;
+    t.mm->mm_users++;
+    t.thread_stack = *mem + guard;
+    t.thread_stack_size = size;
+    leader.threads.push_back(t.pid);
+    // The new thread writes its descriptor and TLS at the top of its stack
+    // (struct pthread plus static TLS: about two pages).
+    k.clock.charge(k.costs.syscall);
+    for (uint64_t off = 1; off <= 2; off++) {
+        VmFault f = access_memory(k, t, t.thread_stack + size - off * PAGE_SIZE, Access::Write);
+        if (f != VmFault::Minor && f != VmFault::Major) return Errno::NOMEM;
+    }
+    return &t;
+}
+
+}  // namespace mmsim

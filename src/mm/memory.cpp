@@ -1,0 +1,526 @@
+// Page faults, unmapping and fork's copy of the page table (mm/memory.c),
+// and the simulated CPU's memory access that leads to them.
+//
+// A program's load or store goes through the TLB; on a miss the CPU walks
+// the page table; if the entry is missing or forbids the access, the CPU
+// raises a page fault and the kernel decides what the access meant:
+//
+//   no area at the address            SIGSEGV (SEGV_MAPERR), unless the
+//                                     area above grows down (the stack):
+//                                     then the stack grows to cover it
+//   area forbids it (write to r--p)   SIGSEGV (SEGV_ACCERR)
+//   entry empty, anonymous area:
+//     read                            map the shared zero page, read-only
+//     write                           allocate a zeroed page, map it
+//                                     writable (do_anonymous_page)
+//   entry empty, file area:
+//     read                            map the page-cache page, and up to
+//                                     fault_around_bytes (64 KiB) of cached
+//                                     neighbours with it (do_read_fault);
+//                                     reading it from the file is a major
+//                                     fault
+//     write, private                  copy the file page to a new anonymous
+//                                     page (do_cow_fault)
+//     write, shared                   map the cache page writable, dirty it
+//   entry present but read-only,
+//   write in a writable area          copy-on-write (do_wp_page): reuse the
+//                                     page if no one else maps it, else copy
+//
+// Faults are counted the kernel's way: pgfault for every fault that reaches
+// handle_mm_fault(), pgmajfault and the task's maj_flt when the page had to
+// be read, min_flt otherwise. Each fault also costs simulated time.
+//
+// fork (copy_page_range) copies the entries of areas with anonymous pages
+// and write-protects private writable ones in both processes, so the first
+// write on either side faults and copies (or reuses when the other side has
+// let go). File areas without anonymous pages are not copied at all: the
+// child faults them in again from the page cache, as on Linux.
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "kernel/task.h"
+#include "mm/filemap.h"
+#include "mm/memmap.h"
+#include "mm/mm.h"
+#include "mm/page_alloc.h"
+#include "mm/pgtable.h"
+#include "mm/rmap.h"
+#include "mm/tlb.h"
+#include "mm/vmstat.h"
+
+namespace mmsim {
+
+namespace {
+
+// fault_around_bytes: 64 KiB, 16 pages (mm/memory.c's default).
+constexpr uint64_t kFaultAroundPages = 16;
+
+int node_of(Kernel& k, Pfn pfn) { return pfn_zone(k, pfn).node; }
+
+MmCounter counter_for(const Page& p, const Inode* file) {
+    if (p.test(PG_anon)) return MM_ANONPAGES;
+    if (file && file->shmem) return MM_SHMEMPAGES;
+    return MM_FILEPAGES;
+}
+
+// mlock_folio()/munlock_folio(): VM_LOCKED areas keep their pages mlocked.
+void mlock_page(Kernel& k, Pfn pfn) {
+    Page& p = k.page(pfn);
+    if (p.test(PG_mlocked)) return;
+    p.set(PG_mlocked);
+    mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, 1);
+    k.count_event(UNEVICTABLE_PGS_MLOCKED);
+}
+
+void munlock_page(Kernel& k, Pfn pfn) {
+    Page& p = k.page(pfn);
+    if (!p.test(PG_mlocked)) return;
+    p.clear(PG_mlocked);
+    mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, -1);
+    k.count_event(UNEVICTABLE_PGS_MUNLOCKED);
+}
+
+// folio_mark_dirty() for a file page: counted in NR_FILE_DIRTY (nr_dirty)
+// and the zone's write-pending count; shmem pages are not written back, so
+// not counted.
+void mark_page_dirty(Kernel& k, Pfn pfn, const Inode* file) {
+    Page& p = k.page(pfn);
+    if (p.test(PG_dirty)) return;
+    p.set(PG_dirty);
+    if (file && !file->shmem) {
+        mod_node_page_state(k.nodes[node_of(k, pfn)], NR_DIRTY, 1);
+        mod_zone_page_state(pfn_zone(k, pfn), NR_ZONE_WRITE_PENDING, 1);
+        mod_node_page_state(k.nodes[node_of(k, pfn)], NR_DIRTIED, 1);
+    }
+}
+
+bool is_cow_mapping(uint64_t flags) { return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE; }
+
+void set_pte(Kernel& k, MmStruct& mm, Vma& vma, uint64_t* pte, uint64_t addr, Pfn pfn, bool writable,
+             bool dirty) {
+    (void)k;
+    (void)mm;
+    (void)addr;
+    uint64_t e = pfn_pte(pfn, vm_get_page_prot(vma.vm_flags));
+    if (writable) e |= _PAGE_RW;
+    if (dirty) e |= _PAGE_DIRTY;
+    *pte = e;
+}
+
+// A new anonymous page for the area: zeroed (or a copy of `from`).
+MaybePfn alloc_anon_page(Kernel& k, bool zero) {
+    // vma_alloc_zeroed_movable_folio(): GFP_HIGHUSER_MOVABLE | __GFP_ZERO.
+    MaybePfn pfn = alloc_pages(k, zero ? GFP_HIGHUSER_MOVABLE | __GFP_ZERO : GFP_HIGHUSER_MOVABLE, 0);
+    if (!pfn) return pfn;
+    k.page(*pfn).refcount = 1;
+    k.clock.charge(zero ? k.costs.page_zero : k.costs.page_copy);
+    return pfn;
+}
+
+// do_anonymous_page().
+VmFault do_anonymous_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* pte, bool write) {
+    if (!write) {
+        // The zero page: read faults on untouched anonymous memory cost no
+        // memory and count in no RSS.
+        *pte = pfn_pte(k.zero_pfn, vm_get_page_prot(vma.vm_flags)) | _PAGE_SPECIAL;
+        return VmFault::Minor;
+    }
+    anon_vma_prepare(k, vma);
+    MaybePfn pfn = alloc_anon_page(k, true);
+    if (!pfn) return VmFault::Oom;
+    page_add_new_anon_rmap(k, *pfn, vma, addr);
+    mm.add_mm_counter(MM_ANONPAGES, 1);
+    set_pte(k, mm, vma, pte, addr, *pfn, (vma.vm_flags & VM_WRITE) != 0, true);
+    if (vma.vm_flags & VM_LOCKED) mlock_page(k, *pfn);
+    return VmFault::Minor;
+}
+
+// Maps a page-cache page read-only (or writable for a shared writable
+// area) and accounts it: finish_fault() / set_pte_range().
+void map_file_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* pte, Pfn pfn, bool write) {
+    Page& p = k.page(pfn);
+    p.refcount++;
+    page_add_file_rmap(k, pfn);
+    mm.add_mm_counter(counter_for(p, vma.vm_file), 1);
+    bool shared_write = write && (vma.vm_flags & VM_SHARED);
+    set_pte(k, mm, vma, pte, addr, pfn, shared_write, shared_write);
+    if (shared_write) mark_page_dirty(k, pfn, vma.vm_file);
+    if (vma.vm_flags & VM_LOCKED) mlock_page(k, pfn);
+}
+
+// do_fault_around() + filemap_map_pages(): maps the cached, up-to-date
+// pages around addr, within the area, the PTE table and the file.
+void do_fault_around(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr) {
+    uint64_t pte_off = pte_index(addr);
+    uint64_t vma_off = (addr - vma.vm_start) >> PAGE_SHIFT;
+    uint64_t nr = kFaultAroundPages;
+    uint64_t from = std::max(pte_off & ~(nr - 1), pte_off - std::min(pte_off, vma_off));
+    uint64_t to =
+        std::min({from + nr, static_cast<uint64_t>(PTRS_PER_TABLE), pte_off + vma.pages() - vma_off}) - 1;
+    Inode& file = *vma.vm_file;
+    uint64_t file_pages = (file.size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    uint64_t base = addr & PMD_MASK;
+    for (uint64_t i = from; i <= to; i++) {
+        uint64_t a = base + (i << PAGE_SHIFT);
+        uint64_t index = vma.linear_page_index(a);
+        if (index >= file_pages) break;
+        MaybePfn pfn = filemap_get_page(k, file, index);
+        if (!pfn || !k.page(*pfn).test(PG_uptodate)) continue;
+        uint64_t* pte = pte_lookup(k, mm, a);
+        if (!pte || !pte_none(*pte)) continue;
+        map_file_page(k, mm, vma, a, pte, *pfn, false);
+    }
+}
+
+// do_read_fault(), do_cow_fault(), do_shared_fault().
+VmFault do_fault(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* pte, bool write) {
+    Inode& file = *vma.vm_file;
+    uint64_t index = vma.linear_page_index(addr);
+    // SIGBUS beyond the end of the file (filemap_fault's i_size check).
+    if (index >= (file.size + PAGE_SIZE - 1) >> PAGE_SHIFT) return VmFault::Sigbus;
+    if (!write) {
+        if (!file.shmem) {
+            do_fault_around(k, mm, vma, addr);
+            if (!pte_none(*pte)) return VmFault::Minor;
+        }
+    }
+    ReadIn read_in = ReadIn::No;
+    auto got = filemap_get_or_read(k, file, index, &read_in);
+    if (!got) return VmFault::Oom;
+    Pfn page = *got;
+    VmFault done = read_in == ReadIn::Yes ? VmFault::Major : VmFault::Minor;
+    if (write && !(vma.vm_flags & VM_SHARED)) {
+        // do_cow_fault(): a private copy of the file page.
+        anon_vma_prepare(k, vma);
+        MaybePfn copy = alloc_anon_page(k, false);
+        if (!copy) return VmFault::Oom;
+        page_add_new_anon_rmap(k, *copy, vma, addr);
+        mm.add_mm_counter(MM_ANONPAGES, 1);
+        set_pte(k, mm, vma, pte, addr, *copy, true, true);
+        if (vma.vm_flags & VM_LOCKED) mlock_page(k, *copy);
+        return done;
+    }
+    map_file_page(k, mm, vma, addr, pte, page, write);
+    return done;
+}
+
+// do_wp_page(): a write to a present, write-protected entry.
+VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* pte) {
+    uint64_t e = *pte;
+    if (vma.vm_flags & VM_SHARED) {
+        // wp_page_shared(): a shared mapping only needed the dirty bit.
+        Pfn pfn = pte_pfn(e);
+        *pte = e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
+        mark_page_dirty(k, pfn, vma.vm_file);
+        return VmFault::Minor;
+    }
+    if (!pte_special(e)) {
+        Pfn pfn = pte_pfn(e);
+        Page& p = k.page(pfn);
+        // wp_can_reuse_anon_folio(): an anonymous page only this entry holds.
+        if (p.test(PG_anon) && p.refcount == 1 && p.mapcount == 1) {
+            *pte = e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
+            k.count_event(PGREUSE);
+            return VmFault::Minor;
+        }
+    }
+    // wp_page_copy(): a new page, zeroed when the old one is the zero page.
+    anon_vma_prepare(k, vma);
+    bool from_zero = pte_special(e);
+    MaybePfn copy = alloc_anon_page(k, from_zero);
+    if (!copy) return VmFault::Oom;
+    page_add_new_anon_rmap(k, *copy, vma, addr);
+    if (!from_zero) {
+        Pfn old = pte_pfn(e);
+        Page& op = k.page(old);
+        MmCounter c = counter_for(op, vma.vm_file);
+        if (c != MM_ANONPAGES) {
+            mm.add_mm_counter(c, -1);
+            mm.add_mm_counter(MM_ANONPAGES, 1);
+        }
+        page_remove_rmap(k, old);
+        put_page(k, old);
+    } else {
+        mm.add_mm_counter(MM_ANONPAGES, 1);
+    }
+    set_pte(k, mm, vma, pte, addr, *copy, true, true);
+    if (vma.vm_flags & VM_LOCKED) mlock_page(k, *copy);
+    flush_tlb_range(k, mm, addr, addr + PAGE_SIZE, false);
+    return VmFault::Minor;
+}
+
+// access_error() of arch/x86/mm/fault.c.
+bool access_error(const Vma& vma, unsigned flags) {
+    if (flags & FAULT_FLAG_WRITE) return !(vma.vm_flags & VM_WRITE);
+    if (flags & FAULT_FLAG_INSTRUCTION) return !(vma.vm_flags & VM_EXEC);
+    return !(vma.vm_flags & (VM_READ | VM_WRITE | VM_EXEC));
+}
+
+}  // namespace
+
+void vm_init(Kernel& k) {
+    // empty_zero_page lives in the kernel image's bss, not in the buddy
+    // allocator: use the first reserved frame, else a frame past the end of
+    // memory. Entries mapping it are _PAGE_SPECIAL, so nothing ever looks
+    // at its descriptor.
+    k.zero_pfn = Pfn(k.mem_map->max_pfn());
+    for (const auto& g : k.layout.nodes)
+        if (!g.reserved.empty()) {
+            k.zero_pfn = Pfn(g.reserved.front().start);
+            break;
+        }
+    k.has_zero_page = true;
+}
+
+void put_page(Kernel& k, Pfn pfn) {
+    Page& p = k.page(pfn);
+    if (p.refcount == 0) throw std::logic_error("put_page: page already free");
+    if (--p.refcount) return;
+    if (p.test(PG_mlocked)) munlock_page(k, pfn);
+    p.mapping = 0;
+    p.index = 0;
+    p.clear(PG_anon);
+    p.clear(PG_swapbacked);
+    p.clear(PG_dirty);
+    p.clear(PG_uptodate);
+    free_pages(k, pfn, 0);
+}
+
+VmFault handle_mm_fault(Kernel& k, Task& t, uint64_t addr, unsigned flags) {
+    MmStruct& mm = *t.mm;
+    k.clock.charge(k.costs.fault_entry);
+    t.stime += k.costs.fault_entry;
+    // do_user_addr_fault(): find the area, grow the stack, check rights.
+    Vma* vma = find_vma(mm, addr);
+    if (!vma) return VmFault::SegvMaperr;
+    if (vma->vm_start > addr) {
+        if (!(vma->vm_flags & VM_GROWSDOWN) || !expand_stack(k, mm, *vma, addr)) return VmFault::SegvMaperr;
+    }
+    if (access_error(*vma, flags)) return VmFault::SegvAccerr;
+    // handle_mm_fault().
+    k.count_event(PGFAULT);
+    bool write = flags & FAULT_FLAG_WRITE;
+    uint64_t* pte = pte_alloc(k, mm, addr);
+    VmFault r;
+    if (!pte) {
+        r = VmFault::Oom;
+    } else if (pte_none(*pte)) {
+        r = vma->vm_file ? do_fault(k, mm, *vma, addr & ~(PAGE_SIZE - 1), pte, write)
+                         : do_anonymous_page(k, mm, *vma, addr & ~(PAGE_SIZE - 1), pte, write);
+    } else if (write && !pte_write(*pte)) {
+        r = do_wp_page(k, mm, *vma, addr & ~(PAGE_SIZE - 1), pte);
+    } else {
+        // Spurious: the entry already allows it; just age it.
+        *pte |= _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+        r = VmFault::Minor;
+    }
+    // mm_account_fault().
+    if (r == VmFault::Major) {
+        t.maj_flt++;
+        k.count_event(PGMAJFAULT);
+    } else if (r == VmFault::Minor) {
+        t.min_flt++;
+    }
+    mm.update_hiwater_rss();
+    return r;
+}
+
+VmFault access_memory(Kernel& k, Task& t, uint64_t addr, Access how) {
+    MmStruct& mm = *t.mm;
+    bool write = how == Access::Write;
+    bool exec = how == Access::Exec;
+    CpuTlb& tlb = k.tlbs[static_cast<std::size_t>(t.cpu)];
+    if (tlb.state.loaded_mm != &mm.tlb) switch_mm(k.tlbs, static_cast<unsigned>(t.cpu), mm.tlb);
+    TlbAccess ta = write ? TlbAccess::Write : exec ? TlbAccess::Exec : TlbAccess::Read;
+    TlbResult hit = tlb_lookup(tlb, VirtAddr(addr), ta);
+    if (hit.hit()) [[likely]] {
+        k.clock.charge(hit.outcome == TlbOutcome::L1Hit ? k.costs.tlb_hit : k.costs.stlb_hit);
+        return VmFault::Minor;
+    }
+    // Walk; fault until the entry allows the access. A read fault can map
+    // the zero page that a later write replaces, so allow a few rounds.
+    VmFault outcome = VmFault::Minor;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        k.clock.charge(k.costs.page_walk);
+        uint64_t* pte = pte_lookup(k, mm, addr);
+        if (pte && pte_hw_present(*pte) && (!write || pte_write(*pte)) && (!exec || !(*pte & _PAGE_NX))) {
+            // The CPU sets the accessed bit on a walk and the dirty bit on a
+            // write, then caches the translation.
+            *pte |= _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+            tlb_fill(tlb, VirtAddr(addr), pte_pfn(*pte), tlb_flags_from_pte(*pte));
+            return outcome;
+        }
+        unsigned flags =
+            FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0) | (exec ? FAULT_FLAG_INSTRUCTION : 0);
+        VmFault r = handle_mm_fault(k, t, addr, flags);
+        if (r != VmFault::Minor && r != VmFault::Major) return r;
+        if (r == VmFault::Major) outcome = r;
+    }
+    throw std::logic_error("access_memory: the fault did not make the access possible");
+}
+
+VmFault populate_range(Kernel& k, Task& t, uint64_t start, uint64_t end, bool write) {
+    MmStruct& mm = *t.mm;
+    for (uint64_t a = start & ~(PAGE_SIZE - 1); a < end; a += PAGE_SIZE) {
+        uint64_t* pte = pte_lookup(k, mm, a);
+        if (pte && pte_hw_present(*pte) && (!write || pte_write(*pte))) continue;
+        VmFault r = handle_mm_fault(k, t, a, write ? FAULT_FLAG_WRITE : 0);
+        if (r != VmFault::Minor && r != VmFault::Major) return r;
+    }
+    return VmFault::Minor;
+}
+
+void zap_page_range(Kernel& k, MmStruct& mm, Vma& vma, uint64_t start, uint64_t end) {
+    walk_ptes(k, mm, start, end, [&](uint64_t addr, uint64_t& e) {
+        (void)addr;
+        if (!pte_present(e)) {
+            e = 0;  // swap entries arrive with the swap issue
+            return;
+        }
+        if (pte_special(e)) {
+            e = 0;
+            return;
+        }
+        Pfn pfn = pte_pfn(e);
+        Page& p = k.page(pfn);
+        mm.add_mm_counter(counter_for(p, vma.vm_file), -1);
+        if (!p.test(PG_anon) && pte_dirty(e)) mark_page_dirty(k, pfn, vma.vm_file);
+        e = 0;
+        page_remove_rmap(k, pfn);
+        if (p.mapcount == 0 && p.test(PG_mlocked)) munlock_page(k, pfn);
+        put_page(k, pfn);
+    });
+}
+
+Result<void> copy_page_range(Kernel& k, MmStruct& dst_mm, Vma& dst, MmStruct& src_mm, Vma& src) {
+    // vma_needs_copy(): only areas with anonymous pages (or raw pfn
+    // mappings) are copied; file pages are faulted in again by the child.
+    if (!src.anon_vma && !(src.vm_flags & (VM_PFNMAP | VM_MIXEDMAP))) return {};
+    bool cow = is_cow_mapping(src.vm_flags);
+    bool oom = false;
+    uint64_t copied = 0;
+    walk_ptes(k, src_mm, src.vm_start, src.vm_end, [&](uint64_t addr, uint64_t& e) {
+        if (oom) return;
+        uint64_t* d = pte_alloc(k, dst_mm, addr);
+        if (!d) {
+            oom = true;
+            return;
+        }
+        copied++;
+        // copy_present_pte(): the child's entry starts old.
+        uint64_t ne = e & ~_PAGE_ACCESSED;
+        if (src.vm_flags & VM_SHARED) ne &= ~_PAGE_DIRTY;
+        if (!pte_special(e)) {
+            Pfn pfn = pte_pfn(e);
+            Page& p = k.page(pfn);
+            if (p.test(PG_anon)) {
+                page_dup_rmap(k, pfn);
+            } else {
+                p.refcount++;
+                page_add_file_rmap(k, pfn);
+            }
+            dst_mm.add_mm_counter(counter_for(p, src.vm_file), 1);
+            if (cow && pte_write(e)) {
+                e &= ~_PAGE_RW;
+                ne &= ~_PAGE_RW;
+            }
+        }
+        *d = ne;
+    });
+    k.clock.charge(k.costs.fork_per_page * copied);
+    if (oom) return Errno::NOMEM;
+    dst_mm.update_hiwater_rss();
+    return {};
+}
+
+void flush_tlb_range(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end, bool freed_tables) {
+    if (k.tlbs.empty()) return;
+    flush_tlb_mm_range(k.tlbs, static_cast<unsigned>(k.current_cpu), mm.tlb, start, end, PAGE_SHIFT,
+                       freed_tables ? FreedTables::Yes : FreedTables::No);
+}
+
+// ---- invariants ------------------------------------------------------------------------
+
+void validate_vm(const Kernel& kc) {
+    Kernel& k = const_cast<Kernel&>(kc);  // walks read only; the walker is shared with writers
+    auto fail = [](const std::string& what) { throw std::logic_error("vm: " + what); };
+    std::unordered_map<uint64_t, int> maps;           // pfn -> entries seen
+    std::unordered_map<uint64_t, int> writable_anon;  // pfn -> writable entries
+    std::vector<const MmStruct*> seen;
+    int64_t tables = 0;
+    k.tasks->for_each([&](const Task& t) {
+        if (!t.mm) return;
+        const MmStruct* mmp = t.mm.get();
+        if (std::find(seen.begin(), seen.end(), mmp) != seen.end()) return;
+        seen.push_back(mmp);
+        MmStruct& mm = *t.mm;
+        validate_mm(k, mm);
+        std::array<int64_t, NR_MM_COUNTERS> rss{};
+        for (Vma* v : vma_list(mm)) {
+            walk_ptes(k, mm, v->vm_start, v->vm_end, [&](uint64_t addr, uint64_t& e) {
+                if (!pte_present(e)) return;
+                if (pte_write(e) && !(v->vm_flags & VM_WRITE))
+                    fail("writable entry in a read-only area at " + std::to_string(addr));
+                if (!(e & _PAGE_NX) && !(v->vm_flags & VM_EXEC)) fail("executable entry in a no-exec area");
+                if (pte_special(e)) {
+                    if (pte_write(e)) fail("writable zero page");
+                    return;
+                }
+                Pfn pfn = pte_pfn(e);
+                const Page& p = k.page(pfn);
+                maps[pfn.value]++;
+                if (p.test(PG_anon) && pte_write(e)) writable_anon[pfn.value]++;
+                rss[counter_for(p, v->vm_file)]++;
+            });
+        }
+        // Entries outside every area.
+        uint64_t outside = 0;
+        uint64_t prev_end = 0;
+        for (Vma* v : vma_list(mm)) {
+            walk_ptes(k, mm, prev_end, v->vm_start, [&](uint64_t, uint64_t&) { outside++; });
+            prev_end = v->vm_end;
+        }
+        walk_ptes(k, mm, prev_end, mm.task_size, [&](uint64_t, uint64_t&) { outside++; });
+        if (outside) fail("entries outside every area");
+        for (unsigned c = 0; c < NR_MM_COUNTERS; c++)
+            if (c != MM_SWAPENTS && rss[c] != mm.rss_stat[c])
+                fail("mm " + std::to_string(mm.id) + " RSS counter " + std::to_string(c) + " is " +
+                     std::to_string(mm.rss_stat[c]) + ", entries say " + std::to_string(rss[c]));
+        auto n = count_pgtables(k, mm);
+        if (static_cast<int64_t>((n[0] + n[1] + n[2]) * PAGE_SIZE) != mm.pgtables_bytes)
+            fail("VmPTE differs from the tables present");
+        tables += static_cast<int64_t>(n[0] + n[1] + n[2] + n[3]);
+    });
+    int64_t nr_pt = k.global_node_page_state(NR_PAGE_TABLE_PAGES);
+    if (nr_pt != tables)
+        fail("NR_PAGETABLE " + std::to_string(nr_pt) + " != tables " + std::to_string(tables));
+    int64_t anon_mapped = 0, file_mapped = 0;
+    for (auto& [pfn, n] : maps) {
+        const Page& p = k.page(Pfn(pfn));
+        if (p.mapcount != n)
+            fail("pfn " + std::to_string(pfn) + " mapcount " + std::to_string(p.mapcount) + " but " +
+                 std::to_string(n) + " entries");
+        if (p.test(PG_anon))
+            anon_mapped++;
+        else
+            file_mapped++;
+        // rmap must find exactly these entries.
+        int found = 0;
+        rmap_walk(k, Pfn(pfn), [&](Vma& v, uint64_t addr) {
+            const uint64_t* e = pte_lookup(k, *v.vm_mm, addr);
+            if (e && pte_present(*e) && !pte_special(*e) && pte_pfn(*e).value == pfn) found++;
+        });
+        if (found != n) fail("rmap finds " + std::to_string(found) + " of " + std::to_string(n) + " entries");
+    }
+    for (auto& [pfn, n] : writable_anon)
+        if (n > 1 || k.page(Pfn(pfn)).mapcount > 1) fail("anonymous page writable while shared");
+    if (k.global_node_page_state(NR_ANON_PAGES) != anon_mapped)
+        fail("NR_ANON_MAPPED differs from mapped anon pages");
+    if (k.global_node_page_state(NR_MAPPED) != file_mapped)
+        fail("NR_FILE_MAPPED differs from mapped file pages");
+    validate_anon_vmas(k);
+}
+
+}  // namespace mmsim

@@ -1,0 +1,101 @@
+// Reverse mapping: from a page to the page-table entries that map it
+// (mm/rmap.c).
+//
+// A file page knows its file and offset; the file's i_mmap lists every area
+// mapping it, so the entries are found by computing the address in each
+// area and walking its page table.
+//
+// An anonymous page knows its anon_vma. An anon_vma groups the areas that
+// may map pages created in one area and inherited through fork:
+//
+//   parent area P ----- AV_p          P's new pages: mapping = AV_p
+//                        |  ^
+//        fork            |  | parent/root
+//                        v  |
+//   child area  C ----- AV_c          C's chain: {AV_c, AV_p}
+//                                     C's new pages (COW copies): AV_c
+//
+// Each area keeps a chain (anon_vma_chain) of every anon_vma whose pages it
+// may map, and each anon_vma keeps the set of areas chained to it (the
+// kernel's interval tree of anon_vma_chain entries). A page of AV_p can be
+// mapped in P and every descendant area, so rmap walks AV_p's set; a page
+// of AV_c only in C and its own descendants. anon_vma_fork() gives the
+// child its own anon_vma so the parent's later walks do not visit children
+// that cannot map the child's new pages; anon_vma_clone() reuses an old
+// anon_vma with no active areas left (the kernel's fix for chains growing
+// without bound under repeated forks).
+//
+// Pages point at their anon_vma by id (Page::mapping with PG_anon); the
+// AnonVmaTable owns them, counted as the kernel's refcount (one per area
+// chained, plus one per child anon_vma holding it as parent) so a tree is
+// freed when its last user goes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "kernel/kernel.h"
+#include "mm/mm_struct.h"
+
+namespace mmsim {
+
+struct AnonVma {
+    uint32_t id = 0;
+    AnonVma* root = nullptr;
+    AnonVma* parent = nullptr;
+    int refcount = 0;              // areas chained + child anon_vmas alive
+    unsigned num_children = 0;     // anon_vmas whose parent this is (anon_vma->num_children)
+    unsigned num_active_vmas = 0;  // areas whose own anon_vma this is (num_active_vmas)
+    std::vector<Vma*> vmas;        // the areas chained to it (rb_root of AVCs)
+};
+
+class AnonVmaTable {
+public:
+    AnonVma* create();
+    AnonVma* get(uint32_t id) { return id < m_all.size() ? m_all[id].get() : nullptr; }
+    const AnonVma* get(uint32_t id) const { return id < m_all.size() ? m_all[id].get() : nullptr; }
+    void destroy(AnonVma* av);
+    std::size_t live() const { return m_live; }
+    template <typename Fn>
+    void for_each(Fn&& fn) const {
+        for (auto& p : m_all)
+            if (p) fn(*p);
+    }
+
+private:
+    std::vector<std::unique_ptr<AnonVma>> m_all;  // index = id; slot 0 unused
+    std::vector<uint32_t> m_free;
+    std::size_t m_live = 0;
+};
+
+// anon_vma_prepare(): gives an area its anon_vma before its first
+// anonymous page (reusing a mergeable neighbour's, as the kernel does).
+void anon_vma_prepare(Kernel& k, Vma& vma);
+// anon_vma_clone(): dst (a split or copied area) joins every anon_vma of
+// src's chain.
+void anon_vma_clone(Kernel& k, Vma& dst, const Vma& src);
+// anon_vma_fork(): the child's copy of pvma joins the parent's chain and
+// gets an anon_vma of its own.
+void anon_vma_fork(Kernel& k, Vma& child, const Vma& parent);
+// unlink_anon_vmas(): the area leaves every anon_vma; empty ones are freed.
+void unlink_anon_vmas(Kernel& k, Vma& vma);
+
+// Map counts and the mapping of a page (folio_add_new_anon_rmap,
+// folio_add_anon_rmap_pte, folio_add_file_rmap_pte, folio_remove_rmap_pte),
+// with the node counters they keep (NR_ANON_MAPPED, NR_FILE_MAPPED).
+void page_add_new_anon_rmap(Kernel& k, Pfn pfn, Vma& vma, uint64_t addr);
+void page_dup_rmap(Kernel& k, Pfn pfn);  // fork: another entry maps it
+void page_add_file_rmap(Kernel& k, Pfn pfn);
+void page_remove_rmap(Kernel& k, Pfn pfn);
+
+// rmap_walk(): calls fn(vma, addr) for every area and address that may map
+// the page (the caller checks the entry). Returns the number of areas
+// visited.
+std::size_t rmap_walk(Kernel& k, Pfn pfn, const std::function<void(Vma&, uint64_t addr)>& fn);
+
+// Checks the anon_vma trees: refcounts, parents, chains (validate()).
+void validate_anon_vmas(const Kernel& k);
+
+}  // namespace mmsim

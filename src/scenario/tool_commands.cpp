@@ -1,0 +1,85 @@
+// Scenario commands for the procps and smem tools: pmap, ps, top, smem.
+//
+// Each runs the tool of src/tools on the simulated /proc (SimProcSource),
+// so what a scenario prints is exactly what the real tool would print from
+// a snapshot of the same moment. Arguments are the real tools' flags; they
+// are checked at parse time when literal, and a bad one is an InputError
+// at that word (exit status 2) saying what was expected. A tool's own
+// complaints (a PID that does not exist) go to the output, as on a terminal.
+#include <fmt/format.h>
+
+#include "scenario/commands.h"
+#include "scenario/interp.h"
+#include "tools/proc_source.h"
+#include "tools/tool.h"
+
+namespace mmsim::scenario {
+
+namespace {
+
+std::vector<std::string> values(const Args& a) {
+    std::vector<std::string> out;
+    for (const Arg& w : a.positional) out.push_back(w.value);
+    return out;
+}
+
+// A ToolArgError as an InputError at the word it names.
+[[noreturn]] void rethrow_at(const tools::ToolArgError& e, const Args& a) {
+    SourceLoc loc = e.index() < a.positional.size() ? a.positional[e.index()].loc : a.loc;
+    throw InputError(loc, e.what());
+}
+
+}  // namespace
+
+void register_tool_commands(CommandRegistry& r) {
+    struct Info {
+        const char* name;
+        const char* summary;
+        std::vector<std::string> examples;
+    };
+    const std::vector<Info> infos = {
+        {"pmap",
+         "Prints a process's memory map as procps pmap does (-x RSS/Dirty, -X smaps fields, -d devices).",
+         {"pmap -x $!", "pmap -X 100"}},
+        {"ps",
+         "Lists processes as procps ps does (-e all, -p PIDs, -o columns such as pid,vsz,rss,comm).",
+         {"ps -e", "ps -o pid,ppid,vsz,rss,%mem,stat,comm -p $!"}},
+        {"top",
+         "Prints one batch frame of procps top: uptime, tasks, CPU, memory in MiB, the task table.",
+         {"top -b -n 1", "top -b -n 1 -p $!"}},
+        {"smem",
+         "Reports USS/PSS/RSS per process (-u per user, -m per mapping, -w system-wide) as smem 1.5.",
+         {"smem -t", "smem -m -k", "smem -w"}},
+    };
+    for (const Info& info : infos) {
+        CommandSpec s;
+        s.name = info.name;
+        s.usage = tools::tool_usage(info.name);
+        s.summary = info.summary;
+        s.examples = info.examples;
+        s.lenient_flags = true;  // the tool parses its own flags
+        s.max_args = -1;
+        std::string name = info.name;
+        s.check = [name](const Args& a, const Command&) {
+            try {
+                tools::check_tool_args(name, values(a));
+            } catch (const tools::ToolArgError& e) {
+                rethrow_at(e, a);
+            }
+        };
+        s.run = [name](Interp& in, Invocation& inv) {
+            tools::SimProcSource src(in.kernel(inv.cmd.loc));
+            tools::ToolOutput res;
+            try {
+                res = tools::run_tool(name, src, values(inv.args));
+            } catch (const tools::ToolArgError& e) {
+                rethrow_at(e, inv.args);
+            }
+            inv.out += res.out;
+            inv.out += res.err;
+        };
+        r.add(std::move(s));
+    }
+}
+
+}  // namespace mmsim::scenario
