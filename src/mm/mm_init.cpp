@@ -99,11 +99,13 @@ void build_zonelists(Kernel& k) {
         std::vector<int> order;
         for (int i = 0; i < nr_nodes; i++) order.push_back((node.node_id + i) % nr_nodes);
         for (int nid : order) {
-            const PglistData& other = k.nodes[nid];
+            PglistData& other = k.nodes[nid];
             for (int z = static_cast<int>(other.node_zones.size()) - 1; z >= 0; z--) {
-                if (!other.node_zones[z].populated()) continue;
-                node.zonelist_fallback.push_back({nid, static_cast<unsigned>(z)});
-                if (nid == node.node_id) node.zonelist_nofallback.push_back({nid, static_cast<unsigned>(z)});
+                Zone& zone = other.node_zones[z];
+                if (!zone.populated()) continue;
+                node.zonelist_fallback.push_back({nid, static_cast<unsigned>(z), &zone});
+                if (nid == node.node_id)
+                    node.zonelist_nofallback.push_back({nid, static_cast<unsigned>(z), &zone});
             }
         }
         std::string fo;
