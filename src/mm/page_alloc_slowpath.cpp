@@ -451,9 +451,38 @@ inline void prep_new_page(Kernel& k, uint64_t pfn, unsigned order, gfp_t gfp) {
     k.count_event(PGFREE, uint64_t{1} << order);
 }
 
-}  // namespace
+// get_page_from_freelist()'s first step in its most common outcome: the
+// preferred zone is above its high watermark and this CPU's pcp list for
+// the request has a page. Every condition is decided before anything is
+// written, so when one fails, alloc_frozen_pages() starts from the same
+// state and takes the general road; when all hold, the updates are the
+// general path's own (rmqueue()), in the same order.
+[[gnu::always_inline]] inline MaybePfn alloc_pages_pcp_fast(Kernel& k, gfp_t gfp, unsigned order, int nid) {
+    if (!pcp_allowed_order(order)) return std::nullopt;
+    if (nid < 0) nid = k.cpus.empty() ? 0 : k.cpus[k.current_cpu].node;
+    const PglistData& node = k.nodes[nid];
+    unsigned highest_zoneidx = gfp_zone(k, gfp);
+    bool thisnode = gfp & __GFP_THISNODE;
+    int first = (thisnode ? node.first_nofallback : node.first_fallback)[highest_zoneidx];
+    if (first < 0) [[unlikely]]
+        return std::nullopt;
+    Zone& zone =
+        *(thisnode ? node.zonelist_nofallback : node.zonelist_fallback)[static_cast<unsigned>(first)].zone;
+    if (!zone.managed() || (zone.flags & ZONE_BELOW_HIGH)) [[unlikely]]
+        return std::nullopt;
+    unsigned migratetype = gfp_migratetype(gfp);
+    unsigned alloc_flags =
+        gfp_to_alloc_flags_cma(gfp, ALLOC_WMARK_LOW) | alloc_flags_nofragment(k, &zone, gfp);
+    if (!zone_watermark_fast(zone, order, zone.high_wmark_pages(), highest_zoneidx, alloc_flags)) [[unlikely]]
+        return std::nullopt;
+    if (zone.pcp[k.current_cpu].lists[order_to_pindex(migratetype, order)].empty()) [[unlikely]]
+        return std::nullopt;
+    return rmqueue(k, zone, zone, order, alloc_flags, migratetype);
+}
 
-MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
+// __alloc_frozen_pages(): prepare_alloc_pages(), the first pass over the
+// zonelist, then the slow path.
+[[gnu::noinline]] MaybePfn alloc_frozen_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     if (order > MAX_PAGE_ORDER) [[unlikely]]
         return alloc_order_too_large(k, gfp, order);
     AllocContext ac;
@@ -477,6 +506,18 @@ MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     if (k.debug_vm) [[unlikely]]
         validate_page_alloc(k);
     return page;
+}
+
+}  // namespace
+
+MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
+    if (auto page = alloc_pages_pcp_fast(k, gfp, order, nid)) [[likely]] {
+        prep_new_page(k, page->value, order, gfp);
+        if (k.debug_vm) [[unlikely]]
+            validate_page_alloc(k);
+        return page;
+    }
+    return alloc_frozen_pages(k, gfp, order, nid);
 }
 
 void free_pages(Kernel& k, Pfn pfn, unsigned order) {
