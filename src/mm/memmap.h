@@ -28,6 +28,17 @@
 
 namespace mmsim {
 
+// The two arrays, copied into registers: what hot loops index with, so
+// that their stores to descriptors do not make the compiler reload the
+// MemMap's pointers.
+struct PageView {
+    Page* pages;
+    Page* heads;
+    Page& operator[](uint64_t pfn) const {
+        return (pfn & (MAX_ORDER_NR_PAGES - 1)) ? pages[pfn] : heads[pfn >> MAX_PAGE_ORDER];
+    }
+};
+
 class MemMap {
 public:
     explicit MemMap(uint64_t max_pfn);
@@ -40,6 +51,7 @@ public:
         return (pfn & kChunkMask) ? m_pages[pfn] : m_heads[pfn >> kChunkShift];
     }
     Page& at(Pfn pfn) { return (*this)[pfn.value]; }
+    PageView view() const { return {m_pages, m_heads}; }
     uint64_t max_pfn() const { return m_max_pfn; }
     // Host bytes of descriptor storage reserved (not all of it is touched).
     std::size_t bytes() const { return m_bytes; }
