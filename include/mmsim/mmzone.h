@@ -144,10 +144,13 @@ struct Zone {
     bool is_highmem() const { return kind == ZoneKind::HighMem; }
 };
 
-// An entry of a zonelist: which node, which zone index.
+// An entry of a zonelist: which node, which zone index, and (like the
+// kernel's struct zoneref) the zone itself, so the allocator's zonelist
+// walk needs no lookup. Zones do not move once booted.
 struct ZoneRef {
     int node = 0;
     unsigned zone_idx = 0;
+    Zone* zone = nullptr;
 };
 
 struct PglistData {

@@ -101,11 +101,13 @@ void build_zonelists(Kernel& k) {
         std::vector<int> order;
         for (int i = 0; i < nr_nodes; i++) order.push_back((node.node_id + i) % nr_nodes);
         for (int nid : order) {
-            const PglistData& other = k.nodes[nid];
+            PglistData& other = k.nodes[nid];
             for (int z = static_cast<int>(other.node_zones.size()) - 1; z >= 0; z--) {
-                if (!other.node_zones[z].populated()) continue;
-                node.zonelist_fallback.push_back({nid, static_cast<unsigned>(z)});
-                if (nid == node.node_id) node.zonelist_nofallback.push_back({nid, static_cast<unsigned>(z)});
+                Zone& zone = other.node_zones[z];
+                if (!zone.populated()) continue;
+                node.zonelist_fallback.push_back({nid, static_cast<unsigned>(z), &zone});
+                if (nid == node.node_id)
+                    node.zonelist_nofallback.push_back({nid, static_cast<unsigned>(z), &zone});
             }
         }
         std::string fo;
@@ -235,14 +237,14 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
         for (const auto& z : g.zones) {
             uint64_t cur = z.start_pfn, end = z.start_pfn + z.spanned;
             for (const auto& m : g.memory) {
-                for (uint64_t p = cur; p < std::min(m.start, end); p++) mm[p].set(PG_hole);
+                if (cur < std::min(m.start, end)) mm.init_flag_range(cur, std::min(m.start, end), PG_hole);
                 cur = std::max(cur, m.end);
             }
-            for (uint64_t p = cur; p < end; p++) mm[p].set(PG_hole);
+            if (cur < end) mm.init_flag_range(cur, end, PG_hole);
         }
-        for (const auto& r : g.reserved)
-            for (uint64_t p = r.start; p < r.end && p < max_pfn; p++) mm[p].set(PG_reserved);
     }
+    for (const auto& g : layout.nodes)
+        for (const auto& r : g.reserved) mm.init_flag_range(r.start, std::min(r.end, max_pfn), PG_reserved);
 
     boot_log(*k, layout);
     build_zonelists(*k);

@@ -68,7 +68,7 @@ std::size_t pageblock_index(const Zone& zone, uint64_t pfn) {
 
 // ---- list primitives ----------------------------------------------------------
 
-void list_add_head(MemMap& mm, PfnList& list, uint64_t pfn) {
+[[gnu::always_inline]] inline void list_add_head(PageView mm, PfnList& list, uint64_t pfn) {
     Page& p = mm[pfn];
     p.prev = PFN_NIL;
     p.next = list.first;
@@ -79,7 +79,7 @@ void list_add_head(MemMap& mm, PfnList& list, uint64_t pfn) {
     list.first = static_cast<uint32_t>(pfn);
 }
 
-void list_add_tail(MemMap& mm, PfnList& list, uint64_t pfn) {
+[[gnu::always_inline]] inline void list_add_tail(PageView mm, PfnList& list, uint64_t pfn) {
     Page& p = mm[pfn];
     p.next = PFN_NIL;
     p.prev = list.last;
@@ -90,7 +90,7 @@ void list_add_tail(MemMap& mm, PfnList& list, uint64_t pfn) {
     list.last = static_cast<uint32_t>(pfn);
 }
 
-void list_del(MemMap& mm, PfnList& list, uint64_t pfn) {
+[[gnu::always_inline]] inline void list_del(PageView mm, PfnList& list, uint64_t pfn) {
     Page& p = mm[pfn];
     if (p.prev != PFN_NIL)
         mm[p.prev].next = p.next;
@@ -105,7 +105,7 @@ void list_del(MemMap& mm, PfnList& list, uint64_t pfn) {
 
 // ---- free list bookkeeping -----------------------------------------------------
 
-void account_freepages(Zone& zone, int64_t nr_pages, unsigned mt) {
+[[gnu::always_inline]] inline void account_freepages(Zone& zone, int64_t nr_pages, unsigned mt) {
     if (is_migrate_isolate(mt)) return;
     mod_zone_page_state(zone, NR_FREE_PAGES, nr_pages);
     if (is_migrate_cma(mt))
@@ -114,7 +114,8 @@ void account_freepages(Zone& zone, int64_t nr_pages, unsigned mt) {
         zone.nr_free_highatomic += static_cast<uint64_t>(nr_pages);
 }
 
-void add_to_free_list(MemMap& mm, Zone& zone, uint64_t pfn, unsigned order, unsigned mt, bool tail) {
+[[gnu::always_inline]] inline void add_to_free_list(PageView mm, Zone& zone, uint64_t pfn, unsigned order,
+                                                    unsigned mt, bool tail) {
     FreeArea& area = zone.free_area[order];
     Page& p = mm[pfn];
     p.flags = PG_buddy;
@@ -130,7 +131,8 @@ void add_to_free_list(MemMap& mm, Zone& zone, uint64_t pfn, unsigned order, unsi
         mod_zone_page_state(zone, NR_FREE_PAGES_BLOCKS, int64_t{1} << order);
 }
 
-void del_page_from_free_list(MemMap& mm, Zone& zone, uint64_t pfn, unsigned order, unsigned mt) {
+[[gnu::always_inline]] inline void del_page_from_free_list(PageView mm, Zone& zone, uint64_t pfn,
+                                                           unsigned order, unsigned mt) {
     FreeArea& area = zone.free_area[order];
     list_del(mm, area.free_list[mt], pfn);
     Page& p = mm[pfn];
@@ -143,7 +145,7 @@ void del_page_from_free_list(MemMap& mm, Zone& zone, uint64_t pfn, unsigned orde
 }
 
 // Moves a free block from one type's list to another's (move_to_free_list).
-void move_to_free_list(MemMap& mm, Zone& zone, uint64_t pfn, unsigned order, unsigned old_mt,
+void move_to_free_list(PageView mm, Zone& zone, uint64_t pfn, unsigned order, unsigned old_mt,
                        unsigned new_mt) {
     FreeArea& area = zone.free_area[order];
     list_del(mm, area.free_list[old_mt], pfn);
@@ -161,45 +163,75 @@ void move_to_free_list(MemMap& mm, Zone& zone, uint64_t pfn, unsigned order, uns
 }
 
 // page_is_buddy(): the buddy is a free block head of exactly this order, in
-// the same zone.
-bool page_is_buddy(const MemMap& mm, const Zone& zone, uint64_t buddy_pfn, unsigned order) {
-    if (buddy_pfn < zone.zone_start_pfn.value || buddy_pfn >= zone.zone_end_pfn().value) return false;
+// the same zone [zone_start, zone_end).
+inline bool page_is_buddy(PageView mm, uint64_t zone_start, uint64_t zone_end, uint64_t buddy_pfn,
+                          unsigned order) {
+    if (buddy_pfn < zone_start || buddy_pfn >= zone_end) return false;
     const Page& b = mm[buddy_pfn];
     return b.test(PG_buddy) && b.order == order;
 }
 
 // expand(): split a block of order `high` down to `low`, freeing the upper
 // halves onto the lists of `mt`. Returns the pages put back.
-uint64_t expand(MemMap& mm, Zone& zone, uint64_t pfn, unsigned low, unsigned high, unsigned mt) {
+[[gnu::always_inline]] inline uint64_t expand(PageView mm, Zone& zone, uint64_t pfn, unsigned low,
+                                              unsigned high, unsigned mt) {
     uint64_t size = uint64_t{1} << high;
     uint64_t nr_added = 0;
+    FreeArea* area = &zone.free_area[high];
     while (high > low) {
         high--;
+        area--;
         size >>= 1;
-        add_to_free_list(mm, zone, pfn + size, high, mt, false);
+        // add_to_free_list() at the head, in place.
+        uint32_t p = static_cast<uint32_t>(pfn + size);
+        Page& pg = mm[p];
+        pg.flags = PG_buddy;
+        pg.order = static_cast<uint8_t>(high);
+        pg.mt = static_cast<uint8_t>(mt);
+        PfnList& list = area->free_list[mt];
+        uint32_t first = list.first;
+        pg.prev = PFN_NIL;
+        pg.next = first;
+        if (first != PFN_NIL)
+            mm[first].prev = p;
+        else
+            list.last = p;
+        list.first = p;
+        area->nr_free++;
+        area->nr_free_type[mt]++;
+        if (high >= pageblock_order && !is_migrate_isolate(mt)) [[unlikely]]
+            mod_zone_page_state(zone, NR_FREE_PAGES_BLOCKS, int64_t{1} << high);
         nr_added += size;
     }
     return nr_added;
 }
 
-void page_del_and_expand(MemMap& mm, Zone& zone, uint64_t pfn, unsigned low, unsigned high, unsigned mt) {
+[[gnu::always_inline]] inline void page_del_and_expand(PageView mm, Zone& zone, uint64_t pfn, unsigned low,
+                                                       unsigned high, unsigned mt) {
     int64_t nr_pages = int64_t{1} << high;
     del_page_from_free_list(mm, zone, pfn, high, mt);
     nr_pages -= static_cast<int64_t>(expand(mm, zone, pfn, low, high, mt));
     account_freepages(zone, -nr_pages, mt);
 }
 
-std::optional<uint64_t> get_page_from_free_area(const FreeArea& area, unsigned mt) {
+[[gnu::always_inline]] inline std::optional<uint64_t> get_page_from_free_area(const FreeArea& area,
+                                                                              unsigned mt) {
     if (area.free_list[mt].empty()) return std::nullopt;
     return area.free_list[mt].first;
 }
 
-MaybePfn rmqueue_smallest(MemMap& mm, Zone& zone, unsigned order, unsigned mt) {
-    for (unsigned current = order; current < NR_PAGE_ORDERS; ++current) {
-        auto pfn = get_page_from_free_area(zone.free_area[current], mt);
-        if (!pfn) continue;
-        page_del_and_expand(mm, zone, *pfn, order, current, mt);
-        return Pfn(*pfn);
+[[gnu::always_inline]] inline MaybePfn rmqueue_smallest(PageView mm, Zone& zone, unsigned order,
+                                                        unsigned mt) {
+    // The first page of the smallest non-empty list, walking the areas by
+    // pointer so the search stays a load and a compare per order.
+    const FreeArea* area = &zone.free_area[order];
+    const FreeArea* end = zone.free_area.data() + NR_PAGE_ORDERS;
+    for (; area != end; ++area) {
+        uint32_t first = area->free_list[mt].first;
+        if (first == PFN_NIL) continue;
+        unsigned current = static_cast<unsigned>(area - zone.free_area.data());
+        page_del_and_expand(mm, zone, first, order, current, mt);
+        return Pfn(first);
     }
     return std::nullopt;
 }
@@ -232,7 +264,7 @@ bool page_is_movable_in_use(const Page& p) {
 
 // prep_move_freepages_block(): count free and movable pages of the
 // pageblock around pfn; false if the block crosses the zone's edge.
-bool prep_move_freepages_block(const MemMap& mm, const Zone& zone, uint64_t pfn, uint64_t* start_pfn,
+bool prep_move_freepages_block(PageView mm, const Zone& zone, uint64_t pfn, uint64_t* start_pfn,
                                uint64_t* free_pages, uint64_t* movable_pages) {
     uint64_t start = pageblock_start(pfn);
     uint64_t end = start + pageblock_nr_pages - 1;
@@ -256,7 +288,7 @@ bool prep_move_freepages_block(const MemMap& mm, const Zone& zone, uint64_t pfn,
 
 // __move_freepages_block(): every free block in the pageblock moves to the
 // new type's lists.
-uint64_t move_freepages_block(MemMap& mm, Zone& zone, uint64_t start_pfn, unsigned old_mt, unsigned new_mt) {
+uint64_t move_freepages_block(PageView mm, Zone& zone, uint64_t start_pfn, unsigned old_mt, unsigned new_mt) {
     uint64_t moved = 0;
     uint64_t end = start_pfn + pageblock_nr_pages;
     for (uint64_t p = start_pfn; p < end;) {
@@ -282,7 +314,7 @@ void change_pageblock_range(Zone& zone, uint64_t pfn, unsigned order, unsigned m
 
 MaybePfn try_to_claim_block(Kernel& k, Zone& zone, uint64_t pfn, unsigned current_order, unsigned order,
                             unsigned start_type, unsigned block_type, unsigned alloc_flags) {
-    MemMap& mm = *k.mem_map;
+    PageView mm = k.mem_map->view();
     // Take ownership for orders >= pageblock_order.
     if (current_order >= pageblock_order) {
         del_page_from_free_list(mm, zone, pfn, current_order, block_type);
@@ -339,7 +371,7 @@ MaybePfn rmqueue_claim(Kernel& k, Zone& zone, unsigned order, unsigned start_mt,
 }
 
 MaybePfn rmqueue_steal(Kernel& k, Zone& zone, unsigned order, unsigned start_mt) {
-    MemMap& mm = *k.mem_map;
+    PageView mm = k.mem_map->view();
     for (unsigned current = order; current < NR_PAGE_ORDERS; current++) {
         FreeArea& area = zone.free_area[current];
         int fb = find_suitable_fallback(area, current, start_mt, false);
@@ -352,7 +384,7 @@ MaybePfn rmqueue_steal(Kernel& k, Zone& zone, unsigned order, unsigned start_mt)
 }
 
 MaybePfn rmqueue_cma_fallback(Kernel& k, Zone& zone, unsigned order) {
-    return rmqueue_smallest(*k.mem_map, zone, order, MIGRATE_CMA);
+    return rmqueue_smallest(k.mem_map->view(), zone, order, MIGRATE_CMA);
 }
 
 }  // namespace
@@ -368,7 +400,7 @@ void set_pageblock_migratetype(Zone& zone, Pfn pfn, unsigned migratetype) {
 
 MaybePfn rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, unsigned migratetype,
                              unsigned alloc_flags) {
-    MemMap& mm = *k.mem_map;
+    PageView mm = k.mem_map->view();
     // Balance movable allocations between CMA and the rest of the zone.
     if ((alloc_flags & ALLOC_CMA) && zone.page_state(NR_FREE_CMA) > zone.page_state(NR_FREE_PAGES) / 2) {
         if (auto p = rmqueue_cma_fallback(k, zone, order)) return p;
@@ -385,7 +417,7 @@ MaybePfn rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, unsigned mig
 }
 
 MaybePfn rmqueue_smallest_type(Kernel& k, Zone& zone, unsigned order, unsigned migratetype) {
-    return rmqueue_smallest(*k.mem_map, zone, order, migratetype);
+    return rmqueue_smallest(k.mem_map->view(), zone, order, migratetype);
 }
 
 // ---- freeing -------------------------------------------------------------------------
@@ -393,14 +425,20 @@ MaybePfn rmqueue_smallest_type(Kernel& k, Zone& zone, unsigned order, unsigned m
 // __free_one_page() with fpi flags reduced to "to tail or not".
 static void free_one_page_impl(Kernel& k, Zone& zone, uint64_t pfn, unsigned order, unsigned migratetype,
                                bool fpi_to_tail) {
-    MemMap& mm = *k.mem_map;
+    PageView mm = k.mem_map->view();
+    const uint64_t zone_start = zone.zone_start_pfn.value, zone_end = zone.zone_end_pfn().value;
+    const uint64_t zone_span = zone.spanned_pages;
     account_freepages(zone, int64_t{1} << order, migratetype);
     uint64_t buddy_pfn = 0;
+    FreeArea* area = &zone.free_area[order];
     while (order < MAX_PAGE_ORDER) {
         unsigned buddy_mt = migratetype;
         buddy_pfn = pfn ^ (uint64_t{1} << order);
-        if (!page_is_buddy(mm, zone, buddy_pfn, order)) break;
-        if (order >= pageblock_order) {
+        // page_is_buddy(), with the zone check as one unsigned comparison.
+        if (buddy_pfn - zone_start >= zone_span) break;
+        Page& b = mm[buddy_pfn];
+        if (!(b.flags & PG_buddy) || b.order != order) break;
+        if (order >= pageblock_order) [[unlikely]] {
             // Never merge a pageblock of an unmergeable type (isolated,
             // CMA, highatomic) with a block of another type.
             buddy_mt = get_pageblock_migratetype(zone, Pfn(buddy_pfn));
@@ -408,11 +446,31 @@ static void free_one_page_impl(Kernel& k, Zone& zone, uint64_t pfn, unsigned ord
                 (!migratetype_is_mergeable(migratetype) || !migratetype_is_mergeable(buddy_mt)))
                 break;
         }
-        del_page_from_free_list(mm, zone, buddy_pfn, order, mm[buddy_pfn].mt);
-        if (buddy_mt != migratetype) set_pageblock_migratetype(zone, Pfn(buddy_pfn), migratetype);
-        uint64_t combined = buddy_pfn & pfn;
-        pfn = combined;
+        // del_page_from_free_list() of the buddy, from the list it is on.
+        unsigned list_mt = b.mt;
+        PfnList& list = area->free_list[list_mt];
+        uint32_t next = b.next, prev = b.prev;
+        if (prev != PFN_NIL)
+            mm[prev].next = next;
+        else
+            list.first = next;
+        if (next != PFN_NIL)
+            mm[next].prev = prev;
+        else
+            list.last = prev;
+        b.next = b.prev = 0;
+        b.flags = static_cast<uint16_t>(b.flags & ~PG_buddy);
+        b.order = 0;
+        area->nr_free--;
+        area->nr_free_type[list_mt]--;
+        if (order >= pageblock_order) [[unlikely]] {
+            if (!is_migrate_isolate(list_mt))
+                mod_zone_page_state(zone, NR_FREE_PAGES_BLOCKS, -(int64_t{1} << order));
+            if (buddy_mt != migratetype) set_pageblock_migratetype(zone, Pfn(buddy_pfn), migratetype);
+        }
+        pfn &= buddy_pfn;
         order++;
+        area++;
     }
 
     bool to_tail;
@@ -426,7 +484,7 @@ static void free_one_page_impl(Kernel& k, Zone& zone, uint64_t pfn, unsigned ord
         // free long enough to merge.
         uint64_t higher = buddy_pfn & pfn;
         uint64_t higher_buddy = higher ^ (uint64_t{1} << (order + 1));
-        to_tail = page_is_buddy(mm, zone, higher_buddy, order + 1);
+        to_tail = page_is_buddy(mm, zone_start, zone_end, higher_buddy, order + 1);
     }
     add_to_free_list(mm, zone, pfn, order, migratetype, to_tail);
 }

@@ -81,8 +81,8 @@ void set_pageblock_migratetype(Zone& zone, Pfn pfn, unsigned migratetype);
 inline bool pcp_allowed_order(unsigned order) {
     return order <= PAGE_ALLOC_COSTLY_ORDER || order == HPAGE_PMD_ORDER;
 }
-MaybePfn rmqueue_pcplist(Kernel& k, Zone& zone, int cpu, unsigned order, unsigned migratetype,
-                         unsigned alloc_flags);
+// rmqueue_pcplist() and free_frozen_page_commit() are inline, in
+// page_alloc_pcp.h.
 // Frees to the CPU's list; flushes a batch to the buddy when over `high`.
 void free_to_pcp(Kernel& k, Zone& zone, int cpu, Pfn pfn, unsigned order, unsigned migratetype);
 // Returns every page on every CPU's lists to the buddy (drain_all_pages).

@@ -22,6 +22,8 @@
 // below its high watermark or under reclaim. A CPU's "high" starts at 0 and
 // is first clamped into [high_min, high_max] when the CPU first uses the
 // zone, which is why zoneinfo shows "high: 0" for zones nobody touched.
+#include "mm/page_alloc_pcp.h"
+
 #include <algorithm>
 
 #include "mm/memmap.h"
@@ -32,30 +34,11 @@ namespace mmsim {
 
 namespace {
 
-// CONFIG_PCP_BATCH_SCALE_MAX's default.
-constexpr int PCP_BATCH_SCALE_MAX = 5;
 // MIN_PERCPU_PAGELIST_HIGH_FRACTION: high_max is managed / 8 at most.
 constexpr int MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8;
 
-unsigned order_to_pindex(unsigned migratetype, unsigned order) {
-    if (order > PAGE_ALLOC_COSTLY_ORDER)
-        return NR_LOWORDER_PCP_LISTS + (migratetype == MIGRATE_MOVABLE ? 1 : 0);
-    return MIGRATE_PCPTYPES * order + migratetype;
-}
-
 unsigned pindex_to_order(unsigned pindex) {
     return pindex >= NR_LOWORDER_PCP_LISTS ? HPAGE_PMD_ORDER : pindex / MIGRATE_PCPTYPES;
-}
-
-void pcp_list_add_head(MemMap& mm, PfnList& list, uint64_t pfn) {
-    Page& p = mm[pfn];
-    p.prev = PFN_NIL;
-    p.next = list.first;
-    if (list.first != PFN_NIL)
-        mm[list.first].prev = static_cast<uint32_t>(pfn);
-    else
-        list.last = static_cast<uint32_t>(pfn);
-    list.first = static_cast<uint32_t>(pfn);
 }
 
 void pcp_list_add_tail(MemMap& mm, PfnList& list, uint64_t pfn) {
@@ -108,35 +91,6 @@ int nr_pcp_alloc(PerCpuPages& pcp, const Zone& zone, unsigned order) {
     return batch;
 }
 
-// nr_pcp_high(): the current high limit, adjusted on the way.
-int nr_pcp_high(PerCpuPages& pcp, const Zone& zone, int batch, bool free_high) {
-    int high_min = pcp.high_min;
-    int high_max = pcp.high_max;
-    int high = pcp.high = std::clamp(pcp.high, high_min, high_max);
-    if (!high) return 0;
-    if (free_high) {
-        pcp.high = std::max(high - (batch << PCP_BATCH_SCALE_MAX), high_min);
-        return 0;
-    }
-    // Under reclaim, keep few pages on pcp lists.
-    if (zone.flags & ZONE_RECLAIM_ACTIVE) {
-        int free_count = std::max(pcp.free_count, batch);
-        pcp.high = std::max(high - free_count, high_min);
-        return std::min(batch << 2, pcp.high);
-    }
-    if (high_min == high_max) return high;
-    if (zone.flags & ZONE_BELOW_HIGH) {
-        int free_count = std::max(pcp.free_count, batch);
-        pcp.high = std::max(high - free_count, high_min);
-        high = std::max(pcp.high, high_min);
-    } else if (pcp.count >= high) {
-        int need_high = pcp.free_count + batch;
-        // high must hold a batch of freed pages.
-        if (pcp.high < need_high) pcp.high = std::clamp(need_high, high_min, high_max);
-    }
-    return high;
-}
-
 // nr_pcp_free(): how many pages to return to the buddy.
 int nr_pcp_free(const PerCpuPages& pcp, int batch, int high, bool free_high) {
     if (free_high) return std::min(pcp.count, batch << PCP_BATCH_SCALE_MAX);
@@ -177,75 +131,37 @@ void free_pcppages_bulk(Kernel& k, Zone& zone, PerCpuPages& pcp, int count, unsi
 
 }  // namespace
 
-MaybePfn rmqueue_pcplist(Kernel& k, Zone& zone, int cpu, unsigned order, unsigned migratetype,
-                         unsigned alloc_flags) {
+bool rmqueue_pcplist_refill(Kernel& k, Zone& zone, PerCpuPages& pcp, unsigned order, unsigned migratetype,
+                            unsigned alloc_flags, PfnList& list) {
     MemMap& mm = *k.mem_map;
-    PerCpuPages& pcp = zone.pcp[cpu];
-    // An allocation shortens the run of consecutive frees.
-    pcp.free_count >>= 1;
-    unsigned pindex = order_to_pindex(migratetype, order);
-    PfnList& list = pcp.lists[pindex];
-    if (list.empty()) {
-        int batch = nr_pcp_alloc(pcp, zone, order);
-        // rmqueue_bulk(): pages arrive in physical order and go to the tail.
-        int alloced = 0;
-        for (int i = 0; i < batch; i++) {
-            auto p = rmqueue_buddy_block(k, zone, order, migratetype, alloc_flags);
-            if (!p) break;
-            Page& pg = mm[p->value];
-            pg.set(PG_pcp);
-            pg.order = static_cast<uint8_t>(order);
-            pg.mt = static_cast<uint8_t>(migratetype);
-            pcp_list_add_tail(mm, list, p->value);
-            alloced++;
-        }
-        pcp.count += alloced << order;
-        if (list.empty()) return std::nullopt;
+    int batch = nr_pcp_alloc(pcp, zone, order);
+    // rmqueue_bulk(): pages arrive in physical order and go to the tail.
+    int alloced = 0;
+    for (int i = 0; i < batch; i++) {
+        auto p = rmqueue_buddy_block(k, zone, order, migratetype, alloc_flags);
+        if (!p) break;
+        Page& pg = mm[p->value];
+        pg.set(PG_pcp);
+        pg.order = static_cast<uint8_t>(order);
+        pg.mt = static_cast<uint8_t>(migratetype);
+        pcp_list_add_tail(mm, list, p->value);
+        alloced++;
     }
-    uint64_t pfn = list.first;
-    pcp_list_del(mm, list, pfn);
-    Page& pg = mm[pfn];
-    pg.clear(PG_pcp);
-    pg.order = 0;
-    pcp.count -= 1 << order;
-    return Pfn(pfn);
+    pcp.count += alloced << order;
+    return !list.empty();
+}
+
+void free_frozen_page_flush(Kernel& k, Zone& zone, PerCpuPages& pcp, int batch, int high, bool free_high,
+                            unsigned pindex) {
+    free_pcppages_bulk(k, zone, pcp, nr_pcp_free(pcp, batch, high, free_high), pindex);
+    if ((zone.flags & ZONE_BELOW_HIGH) &&
+        zone_watermark_ok(zone, 0, zone.high_wmark_pages(), static_cast<unsigned>(k.nr_zone_types() - 1), 0,
+                          zone.page_state(NR_FREE_PAGES)))
+        zone.flags &= ~ZONE_BELOW_HIGH;
 }
 
 void free_to_pcp(Kernel& k, Zone& zone, int cpu, Pfn pfn, unsigned order, unsigned migratetype) {
-    MemMap& mm = *k.mem_map;
-    PerCpuPages& pcp = zone.pcp[cpu];
-    // free_frozen_page_commit(): a free halves the refill scale.
-    pcp.alloc_factor >>= 1;
-    k.count_event(PGFREE, uint64_t{1} << order);
-    unsigned pindex = order_to_pindex(migratetype, order);
-    Page& pg = mm[pfn.value];
-    pg.set(PG_pcp);
-    pg.order = static_cast<uint8_t>(order);
-    pg.mt = static_cast<uint8_t>(migratetype);
-    pcp_list_add_head(mm, pcp.lists[pindex], pfn.value);
-    pcp.count += 1 << order;
-
-    int batch = pcp.batch;
-    bool free_high = false;
-    // Small high-order pages freed in a long run without allocations are
-    // flushed eagerly: they fragment memory while parked here.
-    if (order && order <= PAGE_ALLOC_COSTLY_ORDER) {
-        free_high = pcp.free_count >= (batch + pcp.high_min / 2) && (pcp.flags & PCPF_PREV_FREE_HIGH_ORDER) &&
-                    (!(pcp.flags & PCPF_FREE_HIGH_BATCH) || pcp.count >= batch);
-        pcp.flags |= PCPF_PREV_FREE_HIGH_ORDER;
-    } else if (pcp.flags & PCPF_PREV_FREE_HIGH_ORDER) {
-        pcp.flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
-    }
-    if (pcp.free_count < (batch << PCP_BATCH_SCALE_MAX)) pcp.free_count += 1 << order;
-
-    int high = nr_pcp_high(pcp, zone, batch, free_high);
-    if (pcp.count >= high) {
-        free_pcppages_bulk(k, zone, pcp, nr_pcp_free(pcp, batch, high, free_high), pindex);
-        if ((zone.flags & ZONE_BELOW_HIGH) &&
-            zone_watermark_ok(zone, 0, zone.high_wmark_pages(), static_cast<unsigned>(k.nr_zone_types() - 1),
-                              0, zone.page_state(NR_FREE_PAGES)))
-            zone.flags &= ~ZONE_BELOW_HIGH;
-    }
+    free_frozen_page_commit(k, zone, zone.pcp[cpu], pfn, order, migratetype);
 }
 
 void drain_all_pages(Kernel& k, Zone* only) {

@@ -32,6 +32,7 @@
 
 #include "mm/memmap.h"
 #include "mm/page_alloc.h"
+#include "mm/page_alloc_pcp.h"
 #include "mm/vmstat.h"
 
 namespace mmsim {
@@ -133,45 +134,64 @@ void wake_all_kswapds(Kernel& k, unsigned order, gfp_t gfp, const AllocContext& 
     }
 }
 
-// rmqueue(): pcp lists for small orders, the buddy otherwise.
-MaybePfn rmqueue(Kernel& k, Zone& preferred, Zone& zone, unsigned order, unsigned alloc_flags,
-                 unsigned migratetype) {
+// rmqueue_buddy(): the zone's free lists, then the highatomic reserve.
+[[gnu::noinline]] MaybePfn rmqueue_buddy(Kernel& k, Zone& zone, unsigned order, unsigned alloc_flags,
+                                         unsigned migratetype) {
     MaybePfn page;
-    if (pcp_allowed_order(order))
-        page = rmqueue_pcplist(k, zone, k.current_cpu, order, migratetype, alloc_flags);
+    if (alloc_flags & ALLOC_HIGHATOMIC) page = rmqueue_smallest_type(k, zone, order, MIGRATE_HIGHATOMIC);
     if (!page) {
-        // rmqueue_buddy()
-        if (alloc_flags & ALLOC_HIGHATOMIC) page = rmqueue_smallest_type(k, zone, order, MIGRATE_HIGHATOMIC);
-        if (!page) {
-            page = rmqueue_buddy_block(k, zone, order, migratetype, alloc_flags);
-            // Failing now is worse than failing a future high-order
-            // atomic allocation: dip into the highatomic reserve.
-            if (!page && (alloc_flags & (ALLOC_OOM | ALLOC_NON_BLOCK)))
-                page = rmqueue_smallest_type(k, zone, order, MIGRATE_HIGHATOMIC);
-        }
-    }
-    if (page) {
-        k.count_event(static_cast<VmEventItem>(zone.pgalloc_event), uint64_t{1} << order);
-        zone_statistics(k, preferred, zone);
-    }
-    if ((alloc_flags & ALLOC_KSWAPD) && (zone.flags & ZONE_BOOSTED_WATERMARK)) {
-        zone.flags &= ~ZONE_BOOSTED_WATERMARK;
-        wakeup_kswapd(k, zone, 0, 0, zone.idx);
+        page = rmqueue_buddy_block(k, zone, order, migratetype, alloc_flags);
+        // Failing now is worse than failing a future high-order
+        // atomic allocation: dip into the highatomic reserve.
+        if (!page && (alloc_flags & (ALLOC_OOM | ALLOC_NON_BLOCK)))
+            page = rmqueue_smallest_type(k, zone, order, MIGRATE_HIGHATOMIC);
     }
     return page;
 }
 
-// zone_watermark_fast()
-bool zone_watermark_fast(const Zone& z, unsigned order, uint64_t mark, unsigned highest_zoneidx,
-                         unsigned alloc_flags) {
+[[gnu::noinline]] void wake_boosted_kswapd(Kernel& k, Zone& zone) {
+    zone.flags &= ~ZONE_BOOSTED_WATERMARK;
+    wakeup_kswapd(k, zone, 0, 0, zone.idx);
+}
+
+// rmqueue(): pcp lists for small orders, the buddy otherwise.
+inline MaybePfn rmqueue(Kernel& k, Zone& preferred, Zone& zone, unsigned order, unsigned alloc_flags,
+                        unsigned migratetype) {
+    MaybePfn page;
+    if (pcp_allowed_order(order)) [[likely]]
+        page = rmqueue_pcplist(k, zone, zone.pcp[k.current_cpu], order, migratetype, alloc_flags);
+    if (!page) [[unlikely]]
+        page = rmqueue_buddy(k, zone, order, alloc_flags, migratetype);
+    if (page) [[likely]] {
+        k.count_event(static_cast<VmEventItem>(zone.pgalloc_event), uint64_t{1} << order);
+        zone_statistics(k, preferred, zone);
+    }
+    if ((alloc_flags & ALLOC_KSWAPD) && (zone.flags & ZONE_BOOSTED_WATERMARK)) [[unlikely]]
+        wake_boosted_kswapd(k, zone);
+    return page;
+}
+
+bool zone_watermark_slow(const Zone& z, unsigned order, uint64_t mark, unsigned highest_zoneidx,
+                         unsigned alloc_flags, long free_pages);
+
+// zone_watermark_fast(): for order 0, one comparison of the usable free
+// pages; otherwise (or when that fails) the full zone_watermark_ok().
+inline bool zone_watermark_fast(const Zone& z, unsigned order, uint64_t mark, unsigned highest_zoneidx,
+                                unsigned alloc_flags) {
     long free_pages = z.page_state(NR_FREE_PAGES);
     if (!order) {
         long usable = free_pages;
         long reserved = static_cast<long>(z.nr_free_highatomic) * !(alloc_flags & ALLOC_RESERVES) +
                         (alloc_flags & ALLOC_CMA ? 0 : z.page_state(NR_FREE_CMA));
         usable -= std::min(usable, reserved);
-        if (usable > static_cast<long>(mark) + z.lowmem_reserve[highest_zoneidx]) return true;
+        if (usable > static_cast<long>(mark) + z.lowmem_reserve[highest_zoneidx]) [[likely]]
+            return true;
     }
+    return zone_watermark_slow(z, order, mark, highest_zoneidx, alloc_flags, free_pages);
+}
+
+[[gnu::noinline]] bool zone_watermark_slow(const Zone& z, unsigned order, uint64_t mark,
+                                           unsigned highest_zoneidx, unsigned alloc_flags, long free_pages) {
     if (zone_watermark_ok(z, order, mark, highest_zoneidx, alloc_flags, free_pages)) return true;
     // __GFP_HIGH order-0 requests ignore the boost at the min watermark.
     if (!order && (alloc_flags & ALLOC_MIN_RESERVE) && z.watermark_boost &&
@@ -181,21 +201,26 @@ bool zone_watermark_fast(const Zone& z, unsigned order, uint64_t mark, unsigned 
 }
 
 // gfp matters here for dirty-page spreading (__GFP_WRITE) and node
-// reclaim, which arrive with the writeback and NUMA issues.
-MaybePfn get_page_from_freelist(Kernel& k, [[maybe_unused]] gfp_t gfp, unsigned order, unsigned alloc_flags,
-                                const AllocContext& ac) {
+// reclaim, which arrive with the writeback and NUMA issues. Inlined into
+// alloc_pages()'s first attempt; the slow path calls the copy below.
+[[gnu::always_inline]] inline MaybePfn get_page_from_freelist_inline(Kernel& k, gfp_t gfp, unsigned order,
+                                                                     unsigned alloc_flags,
+                                                                     const AllocContext& ac) {
+    (void)gfp;
     for (;;) {
         bool no_fallback = alloc_flags & ALLOC_NOFRAGMENT;
         bool restart = false;
-        if (!ac.preferred) return std::nullopt;
-        Zone& preferred = k.zone(ac.preferred->node, ac.preferred->zone_idx);
+        if (!ac.preferred) [[unlikely]]
+            return std::nullopt;
+        Zone& preferred = *ac.preferred->zone;
         // The walk starts at the preferred zone (for_next_zone_zonelist_nodemask).
         const ZoneRef* end = ac.zonelist->data() + ac.zonelist->size();
         for (const ZoneRef* it = ac.preferred; it != end; ++it) {
             const ZoneRef& ref = *it;
             if (ref.zone_idx > ac.highest_zoneidx) continue;
-            Zone& zone = k.zone(ref.node, ref.zone_idx);
-            if (!zone.managed()) continue;
+            Zone& zone = *ref.zone;
+            if (!zone.managed()) [[unlikely]]
+                continue;
             // Locality beats fragmentation avoidance: before going to
             // another node, retry allowing fallbacks.
             if (no_fallback && k.nodes.size() > 1 && &zone != &preferred && zone.node != preferred.node) {
@@ -204,21 +229,22 @@ MaybePfn get_page_from_freelist(Kernel& k, [[maybe_unused]] gfp_t gfp, unsigned 
                 break;
             }
             bool ok_to_try = false;
-            if (!(zone.flags & ZONE_BELOW_HIGH)) {
+            if (!(zone.flags & ZONE_BELOW_HIGH)) [[likely]] {
                 if (zone_watermark_fast(zone, order, zone.high_wmark_pages(), ac.highest_zoneidx,
                                         alloc_flags))
                     ok_to_try = true;
                 else
                     zone.flags |= ZONE_BELOW_HIGH;
             }
-            if (!ok_to_try) {
+            if (!ok_to_try) [[unlikely]] {
                 uint64_t mark = zone.wmark_pages(static_cast<WmarkIdx>(alloc_flags & ALLOC_WMARK_MASK));
                 if (!zone_watermark_fast(zone, order, mark, ac.highest_zoneidx, alloc_flags)) {
                     if (!(alloc_flags & ALLOC_NO_WATERMARKS)) continue;  // node_reclaim comes later
                 }
             }
             auto page = rmqueue(k, preferred, zone, order, alloc_flags, ac.migratetype);
-            if (page) return page;
+            if (page) [[likely]]
+                return page;
         }
         if (restart) continue;
         // On a single node every zone may be fragmented: try once more
@@ -229,6 +255,11 @@ MaybePfn get_page_from_freelist(Kernel& k, [[maybe_unused]] gfp_t gfp, unsigned 
         }
         return std::nullopt;
     }
+}
+
+[[gnu::noinline]] MaybePfn get_page_from_freelist(Kernel& k, gfp_t gfp, unsigned order, unsigned alloc_flags,
+                                                  const AllocContext& ac) {
+    return get_page_from_freelist_inline(k, gfp, order, alloc_flags, ac);
 }
 
 std::string nodemask_string(const Kernel& k) {
@@ -382,28 +413,78 @@ nopage:
     return std::nullopt;
 }
 
-void prep_new_page(Kernel& k, uint64_t pfn, unsigned order, gfp_t gfp) {
-    MemMap& mm = *k.mem_map;
+// prep_compound_page()
+[[gnu::noinline]] void prep_compound_page(MemMap& mm, uint64_t pfn, unsigned order) {
     Page& head = mm[pfn];
-    head.refcount = 1;
-    if ((gfp & __GFP_COMP) && order) {
-        head.set(PG_head);
-        head.order = static_cast<uint8_t>(order);
-        for (uint64_t i = 1; i < (uint64_t{1} << order); i++) mm[pfn + i].set(PG_tail);
-    }
+    head.set(PG_head);
+    head.order = static_cast<uint8_t>(order);
+    for (uint64_t i = 1; i < (uint64_t{1} << order); i++) mm[pfn + i].set(PG_tail);
 }
 
-}  // namespace
+inline void prep_new_page(Kernel& k, uint64_t pfn, unsigned order, gfp_t gfp) {
+    MemMap& mm = *k.mem_map;
+    mm[pfn].refcount = 1;
+    if ((gfp & __GFP_COMP) && order) prep_compound_page(mm, pfn, order);
+}
 
-MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
-    if (order > MAX_PAGE_ORDER) {
-        // The kernel warns once and fails: "WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER)".
-        if (!(gfp & __GFP_NOWARN))
-            k.log.printk(k.clock.now(), LogLevel::Warning,
-                         fmt::format("WARNING: allocation of order {} exceeds MAX_PAGE_ORDER ({})", order,
-                                     MAX_PAGE_ORDER));
+[[gnu::cold, gnu::noinline]] MaybePfn alloc_order_too_large(Kernel& k, gfp_t gfp, unsigned order) {
+    // The kernel warns once and fails: "WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER)".
+    if (!(gfp & __GFP_NOWARN))
+        k.log.printk(k.clock.now(), LogLevel::Warning,
+                     fmt::format("WARNING: allocation of order {} exceeds MAX_PAGE_ORDER ({})", order,
+                                 MAX_PAGE_ORDER));
+    return std::nullopt;
+}
+
+[[gnu::cold, gnu::noinline]] void bad_free(Pfn pfn) {
+    throw std::logic_error(fmt::format("free_pages: pfn {:#x} is not an allocated page", pfn.value));
+}
+
+// The compound page's tails lose PG_tail and its head PG_head.
+[[gnu::noinline]] void free_compound_page_flags(MemMap& mm, Pfn pfn, unsigned order) {
+    for (uint64_t i = 1; i < (uint64_t{1} << order); i++) mm[pfn.value + i].clear(PG_tail);
+    mm[pfn.value].clear(PG_head);
+}
+
+[[gnu::noinline]] void free_isolated_page(Kernel& k, Zone& zone, Pfn pfn, unsigned order) {
+    free_one_page(k, zone, pfn, order, MIGRATE_ISOLATE);
+    k.count_event(PGFREE, uint64_t{1} << order);
+}
+
+// get_page_from_freelist()'s first step in its most common outcome: the
+// preferred zone is above its high watermark and this CPU's pcp list for
+// the request has a page. Every condition is decided before anything is
+// written, so when one fails, alloc_frozen_pages() starts from the same
+// state and takes the general road; when all hold, the updates are the
+// general path's own (rmqueue()), in the same order.
+[[gnu::always_inline]] inline MaybePfn alloc_pages_pcp_fast(Kernel& k, gfp_t gfp, unsigned order, int nid) {
+    if (!pcp_allowed_order(order)) return std::nullopt;
+    if (nid < 0) nid = k.cpus.empty() ? 0 : k.cpus[k.current_cpu].node;
+    const PglistData& node = k.nodes[nid];
+    unsigned highest_zoneidx = gfp_zone(k, gfp);
+    bool thisnode = gfp & __GFP_THISNODE;
+    int first = (thisnode ? node.first_nofallback : node.first_fallback)[highest_zoneidx];
+    if (first < 0) [[unlikely]]
         return std::nullopt;
-    }
+    Zone& zone =
+        *(thisnode ? node.zonelist_nofallback : node.zonelist_fallback)[static_cast<unsigned>(first)].zone;
+    if (!zone.managed() || (zone.flags & ZONE_BELOW_HIGH)) [[unlikely]]
+        return std::nullopt;
+    unsigned migratetype = gfp_migratetype(gfp);
+    unsigned alloc_flags =
+        gfp_to_alloc_flags_cma(gfp, ALLOC_WMARK_LOW) | alloc_flags_nofragment(k, &zone, gfp);
+    if (!zone_watermark_fast(zone, order, zone.high_wmark_pages(), highest_zoneidx, alloc_flags)) [[unlikely]]
+        return std::nullopt;
+    if (zone.pcp[k.current_cpu].lists[order_to_pindex(migratetype, order)].empty()) [[unlikely]]
+        return std::nullopt;
+    return rmqueue(k, zone, zone, order, alloc_flags, migratetype);
+}
+
+// __alloc_frozen_pages(): prepare_alloc_pages(), the first pass over the
+// zonelist, then the slow path.
+[[gnu::noinline]] MaybePfn alloc_frozen_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
+    if (order > MAX_PAGE_ORDER) [[unlikely]]
+        return alloc_order_too_large(k, gfp, order);
     AllocContext ac;
     ac.nid = nid >= 0 ? nid : (k.cpus.empty() ? 0 : k.cpus[k.current_cpu].node);
     ac.zonelist =
@@ -414,44 +495,57 @@ MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
 
     unsigned alloc_flags = ALLOC_WMARK_LOW;
     alloc_flags = gfp_to_alloc_flags_cma(gfp, alloc_flags);
-    const Zone* pz = ac.preferred ? &k.zone(ac.preferred->node, ac.preferred->zone_idx) : nullptr;
+    const Zone* pz = ac.preferred ? ac.preferred->zone : nullptr;
     alloc_flags |= alloc_flags_nofragment(k, pz, gfp);
 
-    auto page = get_page_from_freelist(k, gfp, order, alloc_flags, ac);
-    if (!page) page = alloc_pages_slowpath(k, gfp, order, ac);
-    if (page) prep_new_page(k, page->value, order, gfp);
-    if (k.debug_vm) validate_page_alloc(k);
+    auto page = get_page_from_freelist_inline(k, gfp, order, alloc_flags, ac);
+    if (!page) [[unlikely]]
+        page = alloc_pages_slowpath(k, gfp, order, ac);
+    if (page) [[likely]]
+        prep_new_page(k, page->value, order, gfp);
+    if (k.debug_vm) [[unlikely]]
+        validate_page_alloc(k);
     return page;
+}
+
+}  // namespace
+
+MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
+    if (auto page = alloc_pages_pcp_fast(k, gfp, order, nid)) [[likely]] {
+        prep_new_page(k, page->value, order, gfp);
+        if (k.debug_vm) [[unlikely]]
+            validate_page_alloc(k);
+        return page;
+    }
+    return alloc_frozen_pages(k, gfp, order, nid);
 }
 
 void free_pages(Kernel& k, Pfn pfn, unsigned order) {
     MemMap& mm = *k.mem_map;
     Zone& zone = pfn_zone(k, pfn);
     Page& head = mm[pfn.value];
-    if (head.test(PG_buddy) || head.test(PG_pcp) || head.test(PG_reserved))
-        throw std::logic_error(fmt::format("free_pages: pfn {:#x} is not an allocated page", pfn.value));
-    if (head.test(PG_head)) {
-        for (uint64_t i = 1; i < (uint64_t{1} << order); i++) mm[pfn.value + i].clear(PG_tail);
-        head.clear(PG_head);
-    }
+    if (head.flags & (PG_buddy | PG_pcp | PG_reserved)) [[unlikely]]
+        bad_free(pfn);
+    if (head.test(PG_head)) [[unlikely]]
+        free_compound_page_flags(mm, pfn, order);
     head.refcount = 0;
     head.order = 0;
-    if (!pcp_allowed_order(order)) {
+    if (!pcp_allowed_order(order)) [[unlikely]] {
         free_pages_ok(k, zone, pfn, order);
     } else {
         unsigned mt = get_pageblock_migratetype(zone, pfn);
-        if (mt >= MIGRATE_PCPTYPES) {
+        if (mt >= MIGRATE_PCPTYPES) [[unlikely]] {
             if (mt == MIGRATE_ISOLATE) {
-                free_one_page(k, zone, pfn, order, mt);
-                k.count_event(PGFREE, uint64_t{1} << order);
+                free_isolated_page(k, zone, pfn, order);
                 if (k.debug_vm) validate_page_alloc(k);
                 return;
             }
             mt = MIGRATE_MOVABLE;
         }
-        free_to_pcp(k, zone, k.current_cpu, pfn, order, mt);
+        free_frozen_page_commit(k, zone, zone.pcp[k.current_cpu], pfn, order, mt);
     }
-    if (k.debug_vm) validate_page_alloc(k);
+    if (k.debug_vm) [[unlikely]]
+        validate_page_alloc(k);
 }
 
 ReclaimHooks& reclaim_hooks(Kernel& k) { return *k.hooks; }
