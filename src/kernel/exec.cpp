@@ -200,9 +200,11 @@ Result<uint64_t> kernel_load_elf(Kernel& k, Task& t, const ElfObject& elf, Inode
                 return r.error();
         }
         // The bss past the file's last page: vm_brk_flags().
-        uint64_t zero_start = page_up(base + s.vaddr + s.filesz), zero_end = page_up(base + s.vaddr + s.memsz);
+        uint64_t zero_start = page_up(base + s.vaddr + s.filesz),
+                 zero_end = page_up(base + s.vaddr + s.memsz);
         if (zero_end > zero_start)
-            if (auto r = map_anon(k, t, zero_start, zero_end - zero_start, s.prot, MAP_FIXED); !r) return r.error();
+            if (auto r = map_anon(k, t, zero_start, zero_end - zero_start, s.prot, MAP_FIXED); !r)
+                return r.error();
     }
     return base;
 }
@@ -226,7 +228,8 @@ Result<uint64_t> rtld_map_object(Kernel& k, Task& t, const ElfObject& elf, Inode
         uint64_t zero = l_addr + s.vaddr + s.filesz, zero_end = l_addr + s.vaddr + s.memsz;
         uint64_t zero_page = std::min(page_up(zero), zero_end);
         if (zero_end > zero_page)
-            if (auto r = map_anon(k, t, zero_page, zero_end - zero_page, s.prot, MAP_FIXED); !r) return r.error();
+            if (auto r = map_anon(k, t, zero_page, zero_end - zero_page, s.prot, MAP_FIXED); !r)
+                return r.error();
     }
     return l_addr;
 }
@@ -244,7 +247,8 @@ Result<void> protect_relro(Kernel& k, Task& t, const ElfObject& elf, uint64_t l_
 
 // bprm_mm_init() + copy_strings() + setup_arg_pages() + create_elf_tables():
 // the stack area and where its contents sit.
-Result<void> setup_stack(Kernel& k, MmStruct& mm, const std::string& filename, const std::vector<std::string>& argv) {
+Result<void> setup_stack(Kernel& k, MmStruct& mm, const std::string& filename,
+                         const std::vector<std::string>& argv) {
     uint64_t top = mm.task_size;  // STACK_TOP
     uint64_t p = top - sizeof(uint64_t);
     p -= filename.size() + 1;  // AT_EXECFN's string goes first
@@ -470,7 +474,7 @@ Result<void> startup_touches(Kernel& k, Task& t, const Image& img) {
             uint64_t want = v->vm_pgoff == 0 ? pages : (pages + 3) / 4;
             if (auto r = touch_area(*v, want, 0); !r) return r;
         } else if (v->is_anonymous()) {
-            uint64_t want = (v->vm_flags & VM_GROWSDOWN) ? 2
+            uint64_t want = (v->vm_flags & VM_GROWSDOWN)  ? 2
                             : v->vm_start == mm.start_brk ? 8
                                                           : (pages + 1) / 2;
             if (auto r = touch_area(*v, want, want); !r) return r;
@@ -544,7 +548,8 @@ Result<void> build_image(Kernel& k, Task& t, const Image& img, const std::vector
     if (auto r = map_vdso(k, t); !r) return r;
 
     // ld.so.
-    if (auto r = map_anon(k, t, 0, kRtldEarlyPages * PAGE_SIZE, PROT_READ | PROT_WRITE, 0); !r) return r.error();
+    if (auto r = map_anon(k, t, 0, kRtldEarlyPages * PAGE_SIZE, PROT_READ | PROT_WRITE, 0); !r)
+        return r.error();
     Inode& cache = shared_file(k, std::string(images::kLdSoCachePath), images::kLdSoCacheSize);
     auto cache_at = map_file(k, t, 0, images::kLdSoCacheSize, PROT_READ, 0, cache, 0);
     if (!cache_at) return cache_at.error();
@@ -555,7 +560,8 @@ Result<void> build_image(Kernel& k, Task& t, const Image& img, const std::vector
         if (!b) return b.error();
         lib_base.push_back(*b);
     }
-    if (auto r = map_anon(k, t, 0, kRtldTlsPages * PAGE_SIZE, PROT_READ | PROT_WRITE, 0); !r) return r.error();
+    if (auto r = map_anon(k, t, 0, kRtldTlsPages * PAGE_SIZE, PROT_READ | PROT_WRITE, 0); !r)
+        return r.error();
     if (auto r = do_munmap(k, t, *cache_at, images::kLdSoCacheSize); !r) return r;
     if (auto r = relocation_writes(k, t, img); !r) return r;
     if (auto r = protect_relro(k, t, exe, *bias); !r) return r;
@@ -575,7 +581,8 @@ std::vector<std::string> image_names() { return images::names(); }
 
 bool image_exists(const std::string& name) { return images::find(name) != nullptr; }
 
-Result<void> do_execve(Kernel& k, Task& t, const std::string& image, const std::vector<std::string>& argv_in) {
+Result<void> do_execve(Kernel& k, Task& t, const std::string& image,
+                       const std::vector<std::string>& argv_in) {
     const Image* img = images::find(image);
     if (!img) return Errno::NOENT;
     k.clock.charge(k.costs.syscall);
@@ -621,7 +628,8 @@ Result<void> do_execve(Kernel& k, Task& t, const std::string& image, const std::
     return {};
 }
 
-Result<Task*> spawn_process(Kernel& k, const std::string& image, const std::vector<std::string>& argv, int ppid) {
+Result<Task*> spawn_process(Kernel& k, const std::string& image, const std::vector<std::string>& argv,
+                            int ppid) {
     if (!image_exists(image)) return Errno::NOENT;
     int parent = ppid > 0 ? ppid : 1;  // ppid 0: a child of init (pid 1, not simulated)
     Task& t = k.tasks->create(parent);

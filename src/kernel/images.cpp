@@ -75,90 +75,90 @@ const ElfObject kHello{"/tmp/vmcap/hello",
 
 // Captured images/hello/smaps.
 const std::vector<Residency> kHelloResidency = {
-    {0x555555554000, 0x555555555000, 1, 0},  // r--p hello
-    {0x555555555000, 0x555555556000, 1, 0},  // r-xp hello
-    {0x555555556000, 0x555555557000, 1, 0},  // r--p hello
-    {0x555555557000, 0x555555558000, 1, 1},  // r--p hello
-    {0x555555558000, 0x555555559000, 1, 1},  // rw-p hello
-    {0x555555559000, 0x55555557a000, 2, 2},  // rw-p [heap]
-    {0x7ffff7dd0000, 0x7ffff7dd3000, 2, 2},  // rw-p anon
-    {0x7ffff7dd3000, 0x7ffff7df9000, 38, 0},  // r--p libc.so.6
+    {0x555555554000, 0x555555555000, 1, 0},    // r--p hello
+    {0x555555555000, 0x555555556000, 1, 0},    // r-xp hello
+    {0x555555556000, 0x555555557000, 1, 0},    // r--p hello
+    {0x555555557000, 0x555555558000, 1, 1},    // r--p hello
+    {0x555555558000, 0x555555559000, 1, 1},    // rw-p hello
+    {0x555555559000, 0x55555557a000, 2, 2},    // rw-p [heap]
+    {0x7ffff7dd0000, 0x7ffff7dd3000, 2, 2},    // rw-p anon
+    {0x7ffff7dd3000, 0x7ffff7df9000, 38, 0},   // r--p libc.so.6
     {0x7ffff7df9000, 0x7ffff7f4f000, 183, 0},  // r-xp libc.so.6
-    {0x7ffff7f4f000, 0x7ffff7fa2000, 16, 0},  // r--p libc.so.6
-    {0x7ffff7fa2000, 0x7ffff7fa6000, 4, 4},  // r--p libc.so.6
-    {0x7ffff7fa6000, 0x7ffff7fa8000, 2, 2},  // rw-p libc.so.6
-    {0x7ffff7fa8000, 0x7ffff7fb5000, 5, 5},  // rw-p anon
-    {0x7ffff7fc0000, 0x7ffff7fc2000, 1, 1},  // rw-p anon
-    {0x7ffff7fc2000, 0x7ffff7fc6000, 0, 0},  // r--p [vvar]
-    {0x7ffff7fc6000, 0x7ffff7fc8000, 0, 0},  // r--p [vvar_vclock]
-    {0x7ffff7fc8000, 0x7ffff7fca000, 1, 0},  // r-xp [vdso]
-    {0x7ffff7fca000, 0x7ffff7fcb000, 1, 0},  // r--p ld-linux-x86-64.so.2
-    {0x7ffff7fcb000, 0x7ffff7ff1000, 37, 0},  // r-xp ld-linux-x86-64.so.2
-    {0x7ffff7ff1000, 0x7ffff7ffb000, 10, 0},  // r--p ld-linux-x86-64.so.2
-    {0x7ffff7ffb000, 0x7ffff7ffd000, 2, 2},  // r--p ld-linux-x86-64.so.2
-    {0x7ffff7ffd000, 0x7ffff7fff000, 2, 2},  // rw-p ld-linux-x86-64.so.2
-    {0x7ffffffde000, 0x7ffffffff000, 2, 2},  // rw-p [stack]
+    {0x7ffff7f4f000, 0x7ffff7fa2000, 16, 0},   // r--p libc.so.6
+    {0x7ffff7fa2000, 0x7ffff7fa6000, 4, 4},    // r--p libc.so.6
+    {0x7ffff7fa6000, 0x7ffff7fa8000, 2, 2},    // rw-p libc.so.6
+    {0x7ffff7fa8000, 0x7ffff7fb5000, 5, 5},    // rw-p anon
+    {0x7ffff7fc0000, 0x7ffff7fc2000, 1, 1},    // rw-p anon
+    {0x7ffff7fc2000, 0x7ffff7fc6000, 0, 0},    // r--p [vvar]
+    {0x7ffff7fc6000, 0x7ffff7fc8000, 0, 0},    // r--p [vvar_vclock]
+    {0x7ffff7fc8000, 0x7ffff7fca000, 1, 0},    // r-xp [vdso]
+    {0x7ffff7fca000, 0x7ffff7fcb000, 1, 0},    // r--p ld-linux-x86-64.so.2
+    {0x7ffff7fcb000, 0x7ffff7ff1000, 37, 0},   // r-xp ld-linux-x86-64.so.2
+    {0x7ffff7ff1000, 0x7ffff7ffb000, 10, 0},   // r--p ld-linux-x86-64.so.2
+    {0x7ffff7ffb000, 0x7ffff7ffd000, 2, 2},    // r--p ld-linux-x86-64.so.2
+    {0x7ffff7ffd000, 0x7ffff7fff000, 2, 2},    // rw-p ld-linux-x86-64.so.2
+    {0x7ffffffde000, 0x7ffffffff000, 2, 2},    // rw-p [stack]
 };
 
 // Captured images/dash/smaps.
 const std::vector<Residency> kDashResidency = {
-    {0x555555554000, 0x555555558000, 4, 0},  // r--p dash
-    {0x555555558000, 0x55555556b000, 19, 0},  // r-xp dash
-    {0x55555556b000, 0x555555571000, 6, 0},  // r--p dash
-    {0x555555571000, 0x555555573000, 2, 2},  // r--p dash
-    {0x555555573000, 0x555555574000, 1, 1},  // rw-p dash
-    {0x555555574000, 0x555555576000, 1, 1},  // rw-p anon
-    {0x555555576000, 0x555555597000, 2, 2},  // rw-p [heap]
-    {0x7ffff7dd0000, 0x7ffff7dd3000, 2, 2},  // rw-p anon
-    {0x7ffff7dd3000, 0x7ffff7df9000, 38, 0},  // r--p libc.so.6
+    {0x555555554000, 0x555555558000, 4, 0},    // r--p dash
+    {0x555555558000, 0x55555556b000, 19, 0},   // r-xp dash
+    {0x55555556b000, 0x555555571000, 6, 0},    // r--p dash
+    {0x555555571000, 0x555555573000, 2, 2},    // r--p dash
+    {0x555555573000, 0x555555574000, 1, 1},    // rw-p dash
+    {0x555555574000, 0x555555576000, 1, 1},    // rw-p anon
+    {0x555555576000, 0x555555597000, 2, 2},    // rw-p [heap]
+    {0x7ffff7dd0000, 0x7ffff7dd3000, 2, 2},    // rw-p anon
+    {0x7ffff7dd3000, 0x7ffff7df9000, 38, 0},   // r--p libc.so.6
     {0x7ffff7df9000, 0x7ffff7f4f000, 230, 0},  // r-xp libc.so.6
-    {0x7ffff7f4f000, 0x7ffff7fa2000, 32, 0},  // r--p libc.so.6
-    {0x7ffff7fa2000, 0x7ffff7fa6000, 4, 4},  // r--p libc.so.6
-    {0x7ffff7fa6000, 0x7ffff7fa8000, 2, 2},  // rw-p libc.so.6
-    {0x7ffff7fa8000, 0x7ffff7fb5000, 5, 5},  // rw-p anon
-    {0x7ffff7fc0000, 0x7ffff7fc2000, 1, 1},  // rw-p anon
-    {0x7ffff7fc2000, 0x7ffff7fc6000, 0, 0},  // r--p [vvar]
-    {0x7ffff7fc6000, 0x7ffff7fc8000, 0, 0},  // r--p [vvar_vclock]
-    {0x7ffff7fc8000, 0x7ffff7fca000, 1, 0},  // r-xp [vdso]
-    {0x7ffff7fca000, 0x7ffff7fcb000, 1, 0},  // r--p ld-linux-x86-64.so.2
-    {0x7ffff7fcb000, 0x7ffff7ff1000, 37, 0},  // r-xp ld-linux-x86-64.so.2
-    {0x7ffff7ff1000, 0x7ffff7ffb000, 10, 0},  // r--p ld-linux-x86-64.so.2
-    {0x7ffff7ffb000, 0x7ffff7ffd000, 2, 2},  // r--p ld-linux-x86-64.so.2
-    {0x7ffff7ffd000, 0x7ffff7fff000, 2, 2},  // rw-p ld-linux-x86-64.so.2
-    {0x7ffffffde000, 0x7ffffffff000, 2, 2},  // rw-p [stack]
+    {0x7ffff7f4f000, 0x7ffff7fa2000, 32, 0},   // r--p libc.so.6
+    {0x7ffff7fa2000, 0x7ffff7fa6000, 4, 4},    // r--p libc.so.6
+    {0x7ffff7fa6000, 0x7ffff7fa8000, 2, 2},    // rw-p libc.so.6
+    {0x7ffff7fa8000, 0x7ffff7fb5000, 5, 5},    // rw-p anon
+    {0x7ffff7fc0000, 0x7ffff7fc2000, 1, 1},    // rw-p anon
+    {0x7ffff7fc2000, 0x7ffff7fc6000, 0, 0},    // r--p [vvar]
+    {0x7ffff7fc6000, 0x7ffff7fc8000, 0, 0},    // r--p [vvar_vclock]
+    {0x7ffff7fc8000, 0x7ffff7fca000, 1, 0},    // r-xp [vdso]
+    {0x7ffff7fca000, 0x7ffff7fcb000, 1, 0},    // r--p ld-linux-x86-64.so.2
+    {0x7ffff7fcb000, 0x7ffff7ff1000, 37, 0},   // r-xp ld-linux-x86-64.so.2
+    {0x7ffff7ff1000, 0x7ffff7ffb000, 10, 0},   // r--p ld-linux-x86-64.so.2
+    {0x7ffff7ffb000, 0x7ffff7ffd000, 2, 2},    // r--p ld-linux-x86-64.so.2
+    {0x7ffff7ffd000, 0x7ffff7fff000, 2, 2},    // rw-p ld-linux-x86-64.so.2
+    {0x7ffffffde000, 0x7ffffffff000, 2, 2},    // rw-p [stack]
 };
 
 // Captured images/bash/smaps.
 const std::vector<Residency> kBashResidency = {
-    {0x555555554000, 0x555555583000, 47, 0},  // r--p bash
+    {0x555555554000, 0x555555583000, 47, 0},   // r--p bash
     {0x555555583000, 0x555555644000, 157, 0},  // r-xp bash
-    {0x555555644000, 0x55555567c000, 28, 0},  // r--p bash
-    {0x55555567c000, 0x555555680000, 4, 4},  // r--p bash
-    {0x555555680000, 0x555555689000, 9, 9},  // rw-p bash
-    {0x555555689000, 0x555555694000, 7, 7},  // rw-p anon
+    {0x555555644000, 0x55555567c000, 28, 0},   // r--p bash
+    {0x55555567c000, 0x555555680000, 4, 4},    // r--p bash
+    {0x555555680000, 0x555555689000, 9, 9},    // rw-p bash
+    {0x555555689000, 0x555555694000, 7, 7},    // rw-p anon
     {0x555555694000, 0x5555556b5000, 15, 15},  // rw-p [heap]
-    {0x7ffff7d9d000, 0x7ffff7da0000, 2, 2},  // rw-p anon
-    {0x7ffff7da0000, 0x7ffff7dc6000, 38, 0},  // r--p libc.so.6
+    {0x7ffff7d9d000, 0x7ffff7da0000, 2, 2},    // rw-p anon
+    {0x7ffff7da0000, 0x7ffff7dc6000, 38, 0},   // r--p libc.so.6
     {0x7ffff7dc6000, 0x7ffff7f1c000, 262, 0},  // r-xp libc.so.6
-    {0x7ffff7f1c000, 0x7ffff7f6f000, 48, 0},  // r--p libc.so.6
-    {0x7ffff7f6f000, 0x7ffff7f73000, 4, 4},  // r--p libc.so.6
-    {0x7ffff7f73000, 0x7ffff7f75000, 2, 2},  // rw-p libc.so.6
-    {0x7ffff7f75000, 0x7ffff7f82000, 6, 6},  // rw-p anon
-    {0x7ffff7f82000, 0x7ffff7f91000, 15, 0},  // r--p libtinfo.so.6.4
-    {0x7ffff7f91000, 0x7ffff7fa2000, 16, 0},  // r-xp libtinfo.so.6.4
-    {0x7ffff7fa2000, 0x7ffff7fb0000, 0, 0},  // r--p libtinfo.so.6.4
-    {0x7ffff7fb0000, 0x7ffff7fb4000, 4, 4},  // r--p libtinfo.so.6.4
-    {0x7ffff7fb4000, 0x7ffff7fb5000, 1, 1},  // rw-p libtinfo.so.6.4
-    {0x7ffff7fc0000, 0x7ffff7fc2000, 2, 2},  // rw-p anon
-    {0x7ffff7fc2000, 0x7ffff7fc6000, 0, 0},  // r--p [vvar]
-    {0x7ffff7fc6000, 0x7ffff7fc8000, 0, 0},  // r--p [vvar_vclock]
-    {0x7ffff7fc8000, 0x7ffff7fca000, 1, 0},  // r-xp [vdso]
-    {0x7ffff7fca000, 0x7ffff7fcb000, 1, 0},  // r--p ld-linux-x86-64.so.2
-    {0x7ffff7fcb000, 0x7ffff7ff1000, 37, 0},  // r-xp ld-linux-x86-64.so.2
-    {0x7ffff7ff1000, 0x7ffff7ffb000, 10, 0},  // r--p ld-linux-x86-64.so.2
-    {0x7ffff7ffb000, 0x7ffff7ffd000, 2, 2},  // r--p ld-linux-x86-64.so.2
-    {0x7ffff7ffd000, 0x7ffff7fff000, 2, 2},  // rw-p ld-linux-x86-64.so.2
-    {0x7ffffffde000, 0x7ffffffff000, 2, 2},  // rw-p [stack]
+    {0x7ffff7f1c000, 0x7ffff7f6f000, 48, 0},   // r--p libc.so.6
+    {0x7ffff7f6f000, 0x7ffff7f73000, 4, 4},    // r--p libc.so.6
+    {0x7ffff7f73000, 0x7ffff7f75000, 2, 2},    // rw-p libc.so.6
+    {0x7ffff7f75000, 0x7ffff7f82000, 6, 6},    // rw-p anon
+    {0x7ffff7f82000, 0x7ffff7f91000, 15, 0},   // r--p libtinfo.so.6.4
+    {0x7ffff7f91000, 0x7ffff7fa2000, 16, 0},   // r-xp libtinfo.so.6.4
+    {0x7ffff7fa2000, 0x7ffff7fb0000, 0, 0},    // r--p libtinfo.so.6.4
+    {0x7ffff7fb0000, 0x7ffff7fb4000, 4, 4},    // r--p libtinfo.so.6.4
+    {0x7ffff7fb4000, 0x7ffff7fb5000, 1, 1},    // rw-p libtinfo.so.6.4
+    {0x7ffff7fc0000, 0x7ffff7fc2000, 2, 2},    // rw-p anon
+    {0x7ffff7fc2000, 0x7ffff7fc6000, 0, 0},    // r--p [vvar]
+    {0x7ffff7fc6000, 0x7ffff7fc8000, 0, 0},    // r--p [vvar_vclock]
+    {0x7ffff7fc8000, 0x7ffff7fca000, 1, 0},    // r-xp [vdso]
+    {0x7ffff7fca000, 0x7ffff7fcb000, 1, 0},    // r--p ld-linux-x86-64.so.2
+    {0x7ffff7fcb000, 0x7ffff7ff1000, 37, 0},   // r-xp ld-linux-x86-64.so.2
+    {0x7ffff7ff1000, 0x7ffff7ffb000, 10, 0},   // r--p ld-linux-x86-64.so.2
+    {0x7ffff7ffb000, 0x7ffff7ffd000, 2, 2},    // r--p ld-linux-x86-64.so.2
+    {0x7ffff7ffd000, 0x7ffff7fff000, 2, 2},    // rw-p ld-linux-x86-64.so.2
+    {0x7ffffffde000, 0x7ffffffff000, 2, 2},    // rw-p [stack]
 };
 // ---- the synthetic jvm ----------------------------------------------------------------
 
@@ -194,7 +194,8 @@ const Synthetic& synthetic() {
         const std::string jdk = "/usr/lib/jvm/java-17-openjdk-amd64/lib/";
         const std::string sys = "/usr/lib/x86_64-linux-gnu/";
         Synthetic r;
-        r.java = synthetic_object("/usr/lib/jvm/java-17-openjdk-amd64/bin/java", 0x2f9, 0x1a8, 0x2b0, 0x10, 0x8);
+        r.java =
+            synthetic_object("/usr/lib/jvm/java-17-openjdk-amd64/bin/java", 0x2f9, 0x1a8, 0x2b0, 0x10, 0x8);
         // In ld.so's breadth-first load order: the launcher's DT_NEEDED, then
         // libjvm's, then what the class library loads with dlopen.
         r.libs = {

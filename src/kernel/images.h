@@ -43,7 +43,7 @@ struct LoadSegment {
 struct ElfObject {
     std::string path;  // the resolved path /proc/PID/maps prints
     uint64_t file_size = 0;
-    std::vector<LoadSegment> loads;  // in p_vaddr order
+    std::vector<LoadSegment> loads;            // in p_vaddr order
     uint64_t relro_vaddr = 0, relro_size = 0;  // PT_GNU_RELRO; size 0: none
 };
 
@@ -70,10 +70,10 @@ struct Image {
     std::string name;       // what spawn asks for: "dash", "sh", ...
     std::string exec_path;  // the filename given to execve (/bin/dash)
     const ElfObject* exe = nullptr;
-    std::vector<const ElfObject*> libs;  // in ld.so's load order
+    std::vector<const ElfObject*> libs;     // in ld.so's load order
     std::vector<std::string> default_argv;  // the captured command line
-    uint64_t heap_bytes = 0;  // how far malloc moves the break at startup
-    std::vector<Residency> residency;  // empty: the default policy
+    uint64_t heap_bytes = 0;                // how far malloc moves the break at startup
+    std::vector<Residency> residency;       // empty: the default policy
     std::vector<Reservation> reservations;
     bool synthetic = false;  // not from a capture
 };

@@ -353,7 +353,7 @@ VmFault access_memory(Kernel& k, Task& t, uint64_t addr, Access how) {
             return outcome;
         }
         unsigned flags =
-            FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0) | (exec ? FAULT_FLAG_INSTRUCTION : 0);
+            FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0u) | (exec ? FAULT_FLAG_INSTRUCTION : 0u);
         VmFault r = handle_mm_fault(k, t, addr, flags);
         if (r != VmFault::Minor && r != VmFault::Major) return r;
         if (r == VmFault::Major) outcome = r;
@@ -366,7 +366,7 @@ VmFault populate_range(Kernel& k, Task& t, uint64_t start, uint64_t end, bool wr
     for (uint64_t a = start & ~(PAGE_SIZE - 1); a < end; a += PAGE_SIZE) {
         uint64_t* pte = pte_lookup(k, mm, a);
         if (pte && pte_hw_present(*pte) && (!write || pte_write(*pte))) continue;
-        VmFault r = handle_mm_fault(k, t, a, write ? FAULT_FLAG_WRITE : 0);
+        VmFault r = handle_mm_fault(k, t, a, write ? FAULT_FLAG_WRITE : 0u);
         if (r != VmFault::Minor && r != VmFault::Major) return r;
     }
     return VmFault::Minor;
@@ -397,6 +397,7 @@ void zap_page_range(Kernel& k, MmStruct& mm, Vma& vma, uint64_t start, uint64_t 
 Result<void> copy_page_range(Kernel& k, MmStruct& dst_mm, Vma& dst, MmStruct& src_mm, Vma& src) {
     // vma_needs_copy(): only areas with anonymous pages (or raw pfn
     // mappings) are copied; file pages are faulted in again by the child.
+    (void)dst;  // the child's area: its entries are found through dst_mm
     if (!src.anon_vma && !(src.vm_flags & (VM_PFNMAP | VM_MIXEDMAP))) return {};
     bool cow = is_cow_mapping(src.vm_flags);
     bool oom = false;

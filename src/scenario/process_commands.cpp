@@ -140,7 +140,7 @@ bool deliver(Interp& in, Invocation& inv, Task& t, VmFault f, uint64_t addr, boo
     }
     int pid = t.tgid;
     std::string comm = t.comm;
-    force_fatal_signal(k, t, sig, addr, write ? FAULT_FLAG_WRITE : 0, code);
+    force_fatal_signal(k, t, sig, addr, write ? FAULT_FLAG_WRITE : 0u, code);
     inv.out += fmt::format("{}[{}]: killed by {} ({}) at {}\n", comm, pid, signal_name(sig), code, hex(addr));
     in.set_var("signal", signal_name(sig));
     return false;
