@@ -95,35 +95,9 @@ const std::vector<std::string> kEnvironment = {"PATH=/usr/bin:/bin"};
 // AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_PLATFORM, AT_RSEQ_FEATURE_SIZE,
 // AT_RSEQ_ALIGN and AT_NULL: 23 pairs, 46 words.
 constexpr uint64_t kPlatformLen = 7, kRandomBytes = 16, kAuxvWords = 46;
-// THREAD_SIZE on x86-64 (16 KiB), as in fork.cpp.
-constexpr unsigned kKernelStackPages = 4;
 
 uint64_t page_down(uint64_t v) { return v & ~(PAGE_SIZE - 1); }
 uint64_t page_up(uint64_t v) { return (v + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1); }
-
-Result<void> alloc_kernel_stack(Kernel& k, Task& t) {
-    for (unsigned i = 0; i < kKernelStackPages; i++) {
-        MaybePfn p = alloc_pages(k, GFP_KERNEL, 0);
-        if (!p) {
-            for (Pfn q : t.kernel_stack) free_pages(k, q, 0);
-            t.kernel_stack.clear();
-            return Errno::NOMEM;
-        }
-        k.page(*p).refcount = 1;
-        t.kernel_stack.push_back(*p);
-        mod_node_page_state(k.nodes[pfn_zone(k, *p).node], NR_KERNEL_STACK, 4);  // kB
-    }
-    return {};
-}
-
-void free_kernel_stack(Kernel& k, Task& t) {
-    for (Pfn p : t.kernel_stack) {
-        mod_node_page_state(k.nodes[pfn_zone(k, p).node], NR_KERNEL_STACK, -4);
-        k.page(p).refcount = 0;
-        free_pages(k, p, 0);
-    }
-    t.kernel_stack.clear();
-}
 
 // The inode of a file every process shares (so they share its page cache).
 Inode& shared_file(Kernel& k, const std::string& path, uint64_t size) {

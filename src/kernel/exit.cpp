@@ -28,15 +28,6 @@ namespace mmsim {
 
 namespace {
 
-void free_kernel_stack(Kernel& k, Task& t) {
-    for (Pfn p : t.kernel_stack) {
-        mod_node_page_state(k.nodes[pfn_zone(k, p).node], NR_KERNEL_STACK, -4);
-        k.page(p).refcount = 0;
-        free_pages(k, p, 0);
-    }
-    t.kernel_stack.clear();
-}
-
 // exit_mm(): the thread lets go of the address space.
 void exit_mm(Kernel& k, Task& t) {
     if (!t.mm) return;
@@ -154,6 +145,15 @@ Result<int> do_wait(Kernel& k, Task& parent, int pid) {
         }
     }
     return any ? Errno::AGAIN : Errno::CHILD;
+}
+
+void free_kernel_stack(Kernel& k, Task& t) {
+    for (Pfn p : t.kernel_stack) {
+        mod_node_page_state(k.nodes[pfn_zone(k, p).node], NR_KERNEL_STACK, -4);
+        k.page(p).refcount = 0;
+        free_pages(k, p, 0);
+    }
+    t.kernel_stack.clear();
 }
 
 }  // namespace mmsim

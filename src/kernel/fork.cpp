@@ -38,21 +38,6 @@ namespace {
 // (alloc_thread_stack_node; VMAP_STACK takes it from vmalloc, four pages).
 constexpr unsigned kKernelStackPages = 4;
 
-Result<void> alloc_kernel_stack(Kernel& k, Task& t) {
-    for (unsigned i = 0; i < kKernelStackPages; i++) {
-        MaybePfn p = alloc_pages(k, GFP_KERNEL, 0);
-        if (!p) {
-            for (Pfn q : t.kernel_stack) free_pages(k, q, 0);
-            t.kernel_stack.clear();
-            return Errno::NOMEM;
-        }
-        k.page(*p).refcount = 1;
-        t.kernel_stack.push_back(*p);
-        mod_node_page_state(k.nodes[pfn_zone(k, *p).node], NR_KERNEL_STACK, 4);  // kB
-    }
-    return {};
-}
-
 // dup_mmap(): copies every area and, for anonymous memory, the entries.
 Result<void> dup_mmap(Kernel& k, MmStruct& mm, MmStruct& oldmm) {
     for (Vma* src : vma_list(oldmm)) {
@@ -174,6 +159,21 @@ Result<Task*> create_thread(Kernel& k, Task& leader_in, uint64_t stack_size) {
         if (f != VmFault::Minor && f != VmFault::Major) return Errno::NOMEM;
     }
     return &t;
+}
+
+Result<void> alloc_kernel_stack(Kernel& k, Task& t) {
+    for (unsigned i = 0; i < kKernelStackPages; i++) {
+        MaybePfn p = alloc_pages(k, GFP_KERNEL, 0);
+        if (!p) {
+            for (Pfn q : t.kernel_stack) free_pages(k, q, 0);
+            t.kernel_stack.clear();
+            return Errno::NOMEM;
+        }
+        k.page(*p).refcount = 1;
+        t.kernel_stack.push_back(*p);
+        mod_node_page_state(k.nodes[pfn_zone(k, *p).node], NR_KERNEL_STACK, 4);  // kB
+    }
+    return {};
 }
 
 }  // namespace mmsim

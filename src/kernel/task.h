@@ -105,6 +105,11 @@ Result<Task*> do_fork(Kernel& k, Task& parent);
 // clone(CLONE_VM | CLONE_THREAD ...) shares the address space.
 Result<Task*> create_thread(Kernel& k, Task& leader, uint64_t stack_size);
 
+// fork.cpp / exit.cpp: the task's kernel stack, THREAD_SIZE (16 KiB) of
+// pages counted in KernelStack.
+Result<void> alloc_kernel_stack(Kernel& k, Task& t);
+void free_kernel_stack(Kernel& k, Task& t);
+
 // exit.cpp: exit_group(2): every thread ends, the address space goes
 // (exit_mm), the process becomes a zombie until waited for.
 void do_exit(Kernel& k, Task& t, int code);

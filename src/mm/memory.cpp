@@ -65,23 +65,6 @@ MmCounter counter_for(const Page& p, const Inode* file) {
     return MM_FILEPAGES;
 }
 
-// mlock_folio()/munlock_folio(): VM_LOCKED areas keep their pages mlocked.
-void mlock_page(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
-    if (p.test(PG_mlocked)) return;
-    p.set(PG_mlocked);
-    mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, 1);
-    k.count_event(UNEVICTABLE_PGS_MLOCKED);
-}
-
-void munlock_page(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
-    if (!p.test(PG_mlocked)) return;
-    p.clear(PG_mlocked);
-    mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, -1);
-    k.count_event(UNEVICTABLE_PGS_MUNLOCKED);
-}
-
 // folio_mark_dirty() for a file page: counted in NR_FILE_DIRTY (nr_dirty)
 // and the zone's write-pending count; shmem pages are not written back, so
 // not counted.
@@ -259,6 +242,23 @@ bool access_error(const Vma& vma, unsigned flags) {
 }
 
 }  // namespace
+
+// mlock_folio()/munlock_folio(): VM_LOCKED areas keep their pages mlocked.
+void mlock_page(Kernel& k, Pfn pfn) {
+    Page& p = k.page(pfn);
+    if (p.test(PG_mlocked)) return;
+    p.set(PG_mlocked);
+    mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, 1);
+    k.count_event(UNEVICTABLE_PGS_MLOCKED);
+}
+
+void munlock_page(Kernel& k, Pfn pfn) {
+    Page& p = k.page(pfn);
+    if (!p.test(PG_mlocked)) return;
+    p.clear(PG_mlocked);
+    mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, -1);
+    k.count_event(UNEVICTABLE_PGS_MUNLOCKED);
+}
 
 void vm_init(Kernel& k) {
     // empty_zero_page lives in the kernel image's bss, not in the buddy

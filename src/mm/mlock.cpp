@@ -49,24 +49,6 @@ namespace {
 // capable(CAP_IPC_LOCK): simulated processes run as root.
 constexpr bool kCapIpcLock = true;
 
-// mlock_folio() / munlock_folio() for a small page, with the counters the
-// fault path (memory.cpp) keeps the same way.
-void mlock_page(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
-    if (p.test(PG_mlocked)) return;
-    p.set(PG_mlocked);
-    mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, 1);
-    k.count_event(UNEVICTABLE_PGS_MLOCKED);
-}
-
-void munlock_page(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
-    if (!p.test(PG_mlocked)) return;
-    p.clear(PG_mlocked);
-    mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, -1);
-    k.count_event(UNEVICTABLE_PGS_MUNLOCKED);
-}
-
 // Whether an area other than `except` with VM_LOCKED maps the page.
 bool mapped_in_other_locked_vma(Kernel& k, Pfn pfn, const Vma& except) {
     bool found = false;

@@ -183,6 +183,10 @@ Result<void> copy_page_range(Kernel& k, MmStruct& dst_mm, Vma& dst, MmStruct& sr
 // MAP_POPULATE, mlock and MADV_POPULATE_*).
 VmFault populate_range(Kernel& k, Task& t, uint64_t start, uint64_t end, bool write);
 
+// mlock_folio()/munlock_folio() for one page: PG_mlocked, the zone's
+// NR_MLOCK and the unevictable_pgs_(m|mun)locked events.
+void mlock_page(Kernel& k, Pfn pfn);
+void munlock_page(Kernel& k, Pfn pfn);
 // put_page(): drops a reference; frees the page when it was the last one.
 void put_page(Kernel& k, Pfn pfn);
 // flush_tlb_mm_range(): after entries in [start, end) changed or went.

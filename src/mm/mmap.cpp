@@ -398,9 +398,11 @@ uint64_t do_brk(Kernel& k, Task& t, uint64_t brk) {
     if (!may_expand_vm(mm, flags, len >> PAGE_SHIFT)) return mm.brk;
     if (mm.map_count > k.vm.max_map_count) return mm.brk;
     if (auto r = vm_enough_memory(k, &mm, static_cast<int64_t>(len >> PAGE_SHIFT)); !r) return mm.brk;
+    // vma_prev_limit(start_brk): only an area at or above start_brk is the
+    // heap; the bss ending at start_brk is never extended.
     Vma* prev = vma_prev(mm, oldbrk);
-    if (prev && prev->vm_end == oldbrk && prev->vm_flags == flags && prev->is_anonymous() &&
-        prev->anon_vma_chain.size() <= 1 && prev->anon_name.empty()) {
+    if (prev && prev->vm_start >= mm.start_brk && prev->vm_end == oldbrk && prev->vm_flags == flags &&
+        prev->is_anonymous() && prev->anon_vma_chain.size() <= 1 && prev->anon_name.empty()) {
         // Expand the existing heap area (vma_expand()).
         uint64_t old_end = prev->vm_end;
         auto node = mm.vmas.extract(old_end);

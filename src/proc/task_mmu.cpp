@@ -55,7 +55,7 @@ std::string vma_name(const Kernel& k, const MmStruct& mm, const Vma& v) {
             break;
     }
     if (v.vm_file) return v.vm_file->path;
-    if (v.vm_start <= mm.brk && v.vm_end >= mm.start_brk && mm.start_brk) return "[heap]";
+    if (v.vm_start < mm.brk && v.vm_end > mm.start_brk) return "[heap]";
     if (v.vm_start <= mm.start_stack && v.vm_end >= mm.start_stack) return "[stack]";
     if (!v.anon_name.empty()) return "[anon:" + v.anon_name + "]";
     return "";
