@@ -134,6 +134,19 @@ Result<uint64_t> do_mmap(Kernel& k, Task& t, const MmapArgs& a);
 Result<void> do_munmap(Kernel& k, Task& t, uint64_t addr, uint64_t len);
 // brk(2): returns the new break (the old one when refused, as the syscall does).
 uint64_t do_brk(Kernel& k, Task& t, uint64_t brk);
+// vm_start_gap(): an area that grows down keeps stack_guard_gap below it.
+uint64_t vm_start_gap(const Vma& v);
+// may_expand_vm(): RLIMIT_AS, and RLIMIT_DATA for data mappings.
+bool may_expand_vm(const MmStruct& mm, uint64_t flags, uint64_t npages);
+// get_unmapped_area(): where a mapping of len bytes goes (MAP_FIXED: addr
+// as given; else a free hint, else the top-down search below mmap_base,
+// 2 MiB-aligned for large anonymous private mappings).
+Result<uint64_t> get_unmapped_area(Kernel& k, const MmStruct& mm, uint64_t addr, uint64_t len,
+                                   unsigned flags);
+// do_vmi_munmap() without the system call around it: splits at both ends
+// (ENOMEM at max_map_count), unmaps, removes the areas and frees the page
+// tables the range owned.
+Result<void> do_vmi_munmap(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end);
 // __vm_enough_memory(): the overcommit policy (0 heuristic, 1 always, 2 never).
 Result<void> vm_enough_memory(Kernel& k, const MmStruct* mm, int64_t pages);
 // The kernel's vm_committed_as (Committed_AS), in pages.

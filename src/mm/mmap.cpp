@@ -45,12 +45,6 @@ constexpr uint64_t kFirstUserAddress = 0;
 
 uint64_t page_align(uint64_t v) { return (v + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1); }
 
-// vm_start_gap(): an area that grows down keeps a guard gap below it.
-uint64_t vm_start_gap(const Vma& v) {
-    if (v.vm_flags & VM_GROWSDOWN) return v.vm_start > kStackGuardGap ? v.vm_start - kStackGuardGap : 0;
-    return v.vm_start;
-}
-
 // vm_end_gap(): nothing grows up on x86-64.
 uint64_t vm_end_gap(const Vma& v) { return v.vm_end; }
 
@@ -64,15 +58,6 @@ uint64_t vm_flags_from(unsigned prot, unsigned flags) {
     if (flags & MAP_LOCKED) f |= VM_LOCKED;
     if (flags & MAP_SYNC) f |= VM_SYNC;
     return f;
-}
-
-// may_expand_vm(): RLIMIT_AS, and RLIMIT_DATA for data mappings.
-bool may_expand_vm(const MmStruct& mm, uint64_t flags, uint64_t npages) {
-    if (mm.limits.as != RLIM_INFINITY && mm.total_vm + npages > (mm.limits.as >> PAGE_SHIFT)) return false;
-    if ((flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE && mm.limits.data != RLIM_INFINITY &&
-        mm.data_vm + npages > (mm.limits.data >> PAGE_SHIFT))
-        return false;
-    return true;
 }
 
 // accountable_mapping(): private writable memory that is not NORESERVE.
@@ -121,6 +106,25 @@ Result<void> split_around(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end)
 }
 
 }  // namespace
+
+uint64_t vm_start_gap(const Vma& v) {
+    if (v.vm_flags & VM_GROWSDOWN) return v.vm_start > kStackGuardGap ? v.vm_start - kStackGuardGap : 0;
+    return v.vm_start;
+}
+
+bool may_expand_vm(const MmStruct& mm, uint64_t flags, uint64_t npages) {
+    if (mm.limits.as != RLIM_INFINITY && mm.total_vm + npages > (mm.limits.as >> PAGE_SHIFT)) return false;
+    if ((flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE && mm.limits.data != RLIM_INFINITY &&
+        mm.data_vm + npages > (mm.limits.data >> PAGE_SHIFT))
+        return false;
+    return true;
+}
+
+Result<void> do_vmi_munmap(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end) {
+    if (auto r = split_around(k, mm, start, end); !r) return r;
+    unmap_areas(k, mm, start, end);
+    return {};
+}
 
 // ---- overcommit -------------------------------------------------------------------
 
@@ -220,8 +224,8 @@ bool range_free(const MmStruct& mm, uint64_t addr, uint64_t len) {
 
 }  // namespace
 
-static Result<uint64_t> get_unmapped_area(Kernel& k, const MmStruct& mm, uint64_t addr, uint64_t len,
-                                          unsigned flags) {
+Result<uint64_t> get_unmapped_area(Kernel& k, const MmStruct& mm, uint64_t addr, uint64_t len,
+                                   unsigned flags) {
     if (len > mm.task_size) return Errno::NOMEM;
     if (flags & MAP_FIXED) {
         if (addr & (PAGE_SIZE - 1)) return Errno::INVAL;
@@ -360,9 +364,7 @@ Result<void> do_munmap(Kernel& k, Task& t, uint64_t start, uint64_t len) {
     if ((start & (PAGE_SIZE - 1)) || start > mm.task_size || len > mm.task_size - start) return Errno::INVAL;
     uint64_t end = start + page_align(len);
     if (end == start) return Errno::INVAL;
-    if (auto r = split_around(k, mm, start, end); !r) return r.error();
-    unmap_areas(k, mm, start, end);
-    return {};
+    return do_vmi_munmap(k, mm, start, end);
 }
 
 // ---- brk ------------------------------------------------------------------------------
@@ -383,10 +385,7 @@ uint64_t do_brk(Kernel& k, Task& t, uint64_t brk) {
     }
     if (brk <= mm.brk) {
         // Shrinking: unmap the pages above the new break.
-        if (auto r = split_around(k, mm, newbrk, oldbrk); r) {
-            unmap_areas(k, mm, newbrk, oldbrk);
-            mm.brk = brk;
-        }
+        if (auto r = do_vmi_munmap(k, mm, newbrk, oldbrk); r) mm.brk = brk;
         return mm.brk;
     }
     // Growing: the next area (with its guard gap) must stay clear.

@@ -53,23 +53,7 @@ namespace mmsim {
 
 namespace {
 
-constexpr uint64_t kStackGuardGap = 256 * PAGE_SIZE;  // stack_guard_gap, as in mmap.cpp
-
 uint64_t page_align(uint64_t v) { return (v + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1); }
-
-uint64_t vm_start_gap(const Vma& v) {
-    if (v.vm_flags & VM_GROWSDOWN) return v.vm_start > kStackGuardGap ? v.vm_start - kStackGuardGap : 0;
-    return v.vm_start;
-}
-
-// may_expand_vm(): RLIMIT_AS, and RLIMIT_DATA for data mappings.
-bool may_expand_vm(const MmStruct& mm, uint64_t flags, uint64_t npages) {
-    if (mm.limits.as != RLIM_INFINITY && mm.total_vm + npages > (mm.limits.as >> PAGE_SHIFT)) return false;
-    if ((flags & (VM_WRITE | VM_SHARED | VM_GROWSDOWN)) == VM_WRITE && mm.limits.data != RLIM_INFINITY &&
-        mm.data_vm + npages > (mm.limits.data >> PAGE_SHIFT))
-        return false;
-    return true;
-}
 
 // mlock_future_ok(): growing a locked area must stay within
 // RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK. Simulated programs run
@@ -85,84 +69,6 @@ bool mlock_future_ok(const MmStruct& mm, uint64_t flags, uint64_t bytes) {
 const Vma* find_vma_intersection(const MmStruct& mm, uint64_t start, uint64_t end) {
     const Vma* v = find_vma(mm, start);
     return v && v->vm_start < end ? v : nullptr;
-}
-
-// The highest gap in [low, high) holding len bytes (the top-down search of
-// arch_get_unmapped_area_topdown(), as mmap.cpp places new mappings).
-uint64_t unmapped_area_topdown(const MmStruct& mm, uint64_t len, uint64_t low, uint64_t high) {
-    if (high <= low || high - low < len) return 0;
-    uint64_t gap_end = high;
-    auto it = mm.vmas.upper_bound(high - 1);
-    if (it != mm.vmas.end()) gap_end = std::min(gap_end, vm_start_gap(*it->second));
-    while (true) {
-        const Vma* lower = it == mm.vmas.begin() ? nullptr : std::prev(it)->second.get();
-        uint64_t gap_start = lower ? std::max(low, lower->vm_end) : low;
-        if (gap_end > gap_start && gap_end - gap_start >= len) return (gap_end - len) & ~(PAGE_SIZE - 1);
-        if (!lower) return 0;
-        gap_end = std::min(gap_end, vm_start_gap(*lower));
-        if (gap_end <= low) return 0;
-        --it;
-    }
-}
-
-// get_unmapped_area() for a move: MAP_FIXED takes the address as given;
-// otherwise a free hint is used, else the top-down search.
-Result<uint64_t> get_unmapped_area(Kernel& k, const MmStruct& mm, uint64_t addr, uint64_t len, bool fixed) {
-    if (len > mm.task_size) return Errno::NOMEM;
-    if (fixed) {
-        if (addr & (PAGE_SIZE - 1)) return Errno::INVAL;
-        if (addr > mm.task_size - len) return Errno::NOMEM;
-        return addr;
-    }
-    uint64_t min_addr = std::max<uint64_t>(k.vm.mmap_min_addr, PAGE_SIZE);
-    if (addr) {
-        addr = page_align(addr);
-        const Vma* v = find_vma(mm, addr);
-        bool free = !(v && addr + len > vm_start_gap(*v));
-        auto it = mm.vmas.upper_bound(addr);
-        if (it != mm.vmas.begin() && std::prev(it)->second->vm_end > addr) free = false;
-        if (mm.task_size - len >= addr && addr >= min_addr && free) return addr;
-    }
-    uint64_t a = unmapped_area_topdown(mm, len, min_addr, mm.mmap_base);
-    if (!a) a = unmapped_area_topdown(mm, len, mm.mmap_base, mm.task_size);
-    if (!a) return Errno::NOMEM;
-    return a;
-}
-
-// do_vmi_munmap() without the system call around it: splits at both ends,
-// zaps, removes the areas and frees the page tables the range owned.
-Result<void> unmap_range(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end) {
-    if (start >= end) return Errno::INVAL;
-    Vma* v = find_vma(mm, start);
-    if (!v || v->vm_start >= end) return {};
-    if (v->vm_start < start) {
-        if (end < v->vm_end && mm.map_count >= k.vm.max_map_count) return Errno::NOMEM;
-        auto r = split_vma(k, mm, *v, start);
-        if (!r) return r.error();
-    }
-    v = find_vma(mm, end);
-    if (v && v->vm_start < end && v->vm_end > end) {
-        auto r = split_vma(k, mm, *v, end);
-        if (!r) return r.error();
-    }
-    std::vector<Vma*> doomed;
-    for (auto it = mm.vmas.upper_bound(start); it != mm.vmas.end() && it->second->vm_start < end; ++it)
-        doomed.push_back(it->second.get());
-    if (doomed.empty()) return {};
-    uint64_t lo = doomed.front()->vm_start, hi = doomed.back()->vm_end;
-    for (Vma* d : doomed) zap_page_range(k, mm, *d, d->vm_start, d->vm_end);
-    for (Vma* d : doomed) {
-        if (d->vm_flags & VM_ACCOUNT) k.vm_committed_pages -= static_cast<int64_t>(d->pages());
-        if (d->vm_flags & VM_LOCKED) mm.locked_vm -= d->pages();
-        Inode* file = d->vm_file;
-        remove_vma(k, mm, *d);
-        if (file) k.files->release_if_unused(k, *file);
-    }
-    Vma* prev = vma_prev(mm, lo);
-    Vma* next = find_vma(mm, hi);
-    free_pgd_range(k, mm, lo, hi, prev ? prev->vm_end : 0, next ? next->vm_start : 0);
-    flush_tlb_range(k, mm, lo, hi, true);
-    return {};
 }
 
 // mm_populate() after growing a locked area: errors are ignored.
@@ -287,7 +193,7 @@ Result<void> calc_charge(Kernel& k, MmStruct& mm, Remap& r) {
 // vrm_set_new_addr().
 Result<void> set_new_addr(Kernel& k, MmStruct& mm, Remap& r) {
     uint64_t hint = r.implies_new_addr() ? r.new_addr : 0;
-    auto a = get_unmapped_area(k, mm, hint, r.new_len, r.flags & MREMAP_FIXED);
+    auto a = get_unmapped_area(k, mm, hint, r.new_len, (r.flags & MREMAP_FIXED) ? MAP_FIXED : 0u);
     if (!a) return a.error();
     r.new_addr = *a;
     return {};
@@ -343,7 +249,7 @@ Result<uint64_t> move_vma(Kernel& k, MmStruct& mm, Remap& r) {
         uint64_t vm_start = src->vm_start, vm_end = src->vm_end;
         uint64_t end = r.addr + r.old_len;
         if (accountable) src->vm_flags &= ~static_cast<uint64_t>(VM_ACCOUNT);
-        if (auto e = unmap_range(k, mm, r.addr, end); !e) {
+        if (auto e = do_vmi_munmap(k, mm, r.addr, end); !e) {
             k.vm_committed_pages += static_cast<int64_t>(r.old_len >> PAGE_SHIFT);
         } else if (accountable) {
             if (vm_start < r.addr)
@@ -401,7 +307,7 @@ Result<uint64_t> expand_vma(Kernel& k, MmStruct& mm, Remap& r) {
 
 // shrink_vma(): unmaps the tail; reloads the area.
 Result<void> shrink_vma(Kernel& k, MmStruct& mm, Remap& r) {
-    if (auto e = unmap_range(k, mm, r.addr + r.new_len, r.addr + r.old_len); !e) return e;
+    if (auto e = do_vmi_munmap(k, mm, r.addr + r.new_len, r.addr + r.old_len); !e) return e;
     r.vma = vma_lookup(mm, r.addr);
     if (!r.vma) return Errno::FAULT;
     return {};
@@ -424,7 +330,7 @@ Result<uint64_t> mremap_at(Kernel& k, MmStruct& mm, Remap& r) {
 // mremap_to(): move to new_addr (MREMAP_FIXED) or anywhere (DONTUNMAP).
 Result<uint64_t> mremap_to(Kernel& k, MmStruct& mm, Remap& r) {
     if (r.flags & MREMAP_FIXED) {
-        if (auto e = unmap_range(k, mm, r.new_addr, r.new_addr + r.new_len); !e) return e.error();
+        if (auto e = do_vmi_munmap(k, mm, r.new_addr, r.new_addr + r.new_len); !e) return e.error();
         r.vma = vma_lookup(mm, r.addr);
         if (!r.vma) return Errno::FAULT;
     }

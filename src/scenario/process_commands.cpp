@@ -151,6 +151,15 @@ void set_as(Interp& in, const Args& a, const std::string& value, const char* fal
     in.set_var(fallback, value);
 }
 
+// The variables a command that makes a process or thread sets: $last_pid,
+// $errno and its as=VAR.
+void defines_pid_vars(const Command& c, std::vector<std::string>& v) {
+    v.push_back("last_pid");
+    v.push_back("errno");
+    for (const auto& w : c.args)
+        if (w.raw.rfind("as=", 0) == 0) v.push_back(w.raw.substr(3));
+}
+
 void register_lifecycle(CommandRegistry& r) {
     {
         CommandSpec s;
@@ -164,12 +173,7 @@ void register_lifecycle(CommandRegistry& r) {
         s.min_args = 1;
         s.max_args = -1;
         s.lenient_flags = true;
-        s.defines = [](const Command& c, std::vector<std::string>& v) {
-            v.push_back("last_pid");
-            v.push_back("errno");
-            for (const auto& w : c.args)
-                if (w.raw.rfind("as=", 0) == 0) v.push_back(w.raw.substr(3));
-        };
+        s.defines = defines_pid_vars;
         s.check = [](const Args& a, const Command&) {
             if (!image_exists(a.positional[0].value)) {
                 std::string names;
@@ -201,12 +205,7 @@ void register_lifecycle(CommandRegistry& r) {
         s.examples = {"fork $p as=child"};
         s.options = {{"as", ArgKind::Name, "variable to hold the child's pid"}};
         s.min_args = s.max_args = 1;
-        s.defines = [](const Command& c, std::vector<std::string>& v) {
-            v.push_back("last_pid");
-            v.push_back("errno");
-            for (const auto& w : c.args)
-                if (w.raw.rfind("as=", 0) == 0) v.push_back(w.raw.substr(3));
-        };
+        s.defines = defines_pid_vars;
         s.run = [](Interp& in, Invocation& inv) {
             Task& t = live_task(in, inv.args.positional[0]);
             auto c = do_fork(in.kernel(inv.cmd.loc), t);
@@ -225,12 +224,7 @@ void register_lifecycle(CommandRegistry& r) {
         s.options = {{"stack", ArgKind::Size, "stack size (default RLIMIT_STACK, 8M)"},
                      {"as", ArgKind::Name, "variable to hold the thread id"}};
         s.min_args = s.max_args = 1;
-        s.defines = [](const Command& c, std::vector<std::string>& v) {
-            v.push_back("last_pid");
-            v.push_back("errno");
-            for (const auto& w : c.args)
-                if (w.raw.rfind("as=", 0) == 0) v.push_back(w.raw.substr(3));
-        };
+        s.defines = defines_pid_vars;
         s.run = [](Interp& in, Invocation& inv) {
             Task& t = live_task(in, inv.args.positional[0]);
             uint64_t size =
