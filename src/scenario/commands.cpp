@@ -335,6 +335,7 @@ const CommandRegistry& builtin_registry() {
         register_core_commands(r);
         register_process_commands(r);
         register_tool_commands(r);
+        register_tlb_commands(r);
         return r;
     }();
     return registry;
