@@ -107,8 +107,9 @@ Inode& shared_file(Kernel& k, const std::string& path, uint64_t size) {
 
 // The vDSO's code pages are kernel memory mapped into every process; a
 // touched page counts as a file page (special_mapping_fault() maps it like
-// a page-cache page). We back them with a small internal file, printed
-// like the kernel prints them (no device, inode 0).
+// a page-cache page, one page per fault). We back them with a small
+// internal file of kernel pages (no I/O, not in Cached), printed like the
+// kernel prints them (no device, inode 0).
 Inode& vdso_file(Kernel& k) {
     const std::string key = "\x01vdso";
     if (Inode* i = k.files->find(key)) return *i;
@@ -118,6 +119,17 @@ Inode& vdso_file(Kernel& k) {
     i.dev_major = 0;
     i.dev_minor = 0;
     i.writable = false;
+    i.kernel_pages = true;
+    if (!k.has_vdso_pfns) {
+        for (Pfn& pfn : k.vdso_pfns) {
+            MaybePfn got = alloc_pages(k, GFP_KERNEL, 0);
+            if (!got) throw std::runtime_error("exec: no memory for the vDSO's pages");
+            pfn = *got;
+        }
+        k.has_vdso_pfns = true;
+    }
+    for (uint64_t idx = 0; idx < kVdsoSize / PAGE_SIZE; idx++)
+        filemap_add_kernel_page(k, i, idx, k.vdso_pfns[idx]);
     return i;
 }
 

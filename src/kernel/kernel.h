@@ -170,8 +170,10 @@ public:
     std::unique_ptr<TaskTable> tasks;
     std::unique_ptr<AnonVmaTable> anon_vmas;
     std::unique_ptr<FileTable> files;
-    std::vector<CpuTlb> tlbs;  // one per CPU
-    Pfn zero_pfn{0};           // the shared zero page (vm_init)
+    std::vector<CpuTlb> tlbs;        // one per CPU
+    Pfn zero_pfn{0};                 // the shared zero page (vm_init)
+    std::array<Pfn, 2> vdso_pfns{};  // the vDSO's two code pages (vm_init)
+    bool has_vdso_pfns = false;
     bool has_zero_page = false;
     int64_t vm_committed_pages = 0;  // vm_committed_as, pages
     CostModel costs;
@@ -211,5 +213,17 @@ private:
     std::vector<uint16_t> m_pageblock_zone;
     std::vector<Zone*> m_zone_ptrs;
 };
+
+// topology_core_id() and topology_physical_package_id(): each node is one
+// socket, and a CPU's core id is its place among that node's CPUs.
+inline int topology_core_id(const Kernel& k, int cpu) {
+    int node = k.cpus.at(cpu).node;
+    if (node < 0 || node >= static_cast<int>(k.nodes.size())) return 0;
+    const auto& local = k.nodes[node].cpus;
+    for (std::size_t i = 0; i < local.size(); i++)
+        if (local[i] == cpu) return static_cast<int>(i);
+    return 0;
+}
+inline int topology_physical_package_id(const Kernel& k, int cpu) { return k.cpus.at(cpu).node; }
 
 }  // namespace mmsim

@@ -2,9 +2,11 @@
 // file's cached pages. The essay is in filemap.h.
 #include "mm/filemap.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "mm/memmap.h"
+#include "mm/mm_struct.h"
 #include "mm/page_alloc.h"
 #include "mm/vmstat.h"
 
@@ -73,24 +75,44 @@ MaybePfn filemap_get_page(Kernel& k, Inode& inode, uint64_t index) {
     return it->second;
 }
 
-Result<Pfn> filemap_get_or_read(Kernel& k, Inode& inode, uint64_t index, ReadIn* read_in) {
-    if (read_in) *read_in = ReadIn::No;
-    if (MaybePfn p = filemap_get_page(k, inode, index)) return *p;
-    // page_cache_alloc(): mapping_gfp_mask() is GFP_HIGHUSER_MOVABLE for
-    // ordinary files and tmpfs; shmem pages start zeroed.
+namespace {
+
+// A new page for `index`, inserted into the cache (page_cache_alloc() and
+// filemap_add_folio()). Its contents are charged by the callers.
+MaybePfn add_cache_page(Kernel& k, Inode& inode, uint64_t index) {
+    // mapping_gfp_mask() is GFP_HIGHUSER_MOVABLE for ordinary files and
+    // tmpfs; shmem pages start zeroed.
     MaybePfn pfn = alloc_pages(k, inode.shmem ? GFP_HIGHUSER_MOVABLE | __GFP_ZERO : GFP_HIGHUSER_MOVABLE, 0);
-    if (!pfn) return Errno::NOMEM;
+    if (!pfn) return pfn;
     Page& p = k.page(*pfn);
     p.mapping = inode.mapping.id;
     p.index = static_cast<uint32_t>(index);
     p.refcount = 1;  // the page cache's reference
     p.set(PG_uptodate);
     inode.mapping.pages.emplace(index, *pfn);
-    mod_node_page_state(k.nodes[pfn_zone(k, *pfn).node], NR_FILE_PAGES, 1);
+    if (!inode.kernel_pages) mod_node_page_state(k.nodes[pfn_zone(k, *pfn).node], NR_FILE_PAGES, 1);
     if (inode.shmem) {
         // shmem_alloc_and_add_folio(): a new, zeroed, swap-backed page.
         p.set(PG_swapbacked);
         mod_node_page_state(k.nodes[pfn_zone(k, *pfn).node], NR_SHMEM, 1);
+    }
+    return pfn;
+}
+
+uint64_t file_pages(const Inode& inode) { return (inode.size + PAGE_SIZE - 1) >> PAGE_SHIFT; }
+
+// MMAP_LOTSAMISS: read-around stops after this many unforgiven misses.
+constexpr unsigned kMmapLotsaMiss = 100;
+
+}  // namespace
+
+Result<Pfn> filemap_get_or_read(Kernel& k, Inode& inode, uint64_t index, ReadIn* read_in) {
+    if (read_in) *read_in = ReadIn::No;
+    if (MaybePfn p = filemap_get_page(k, inode, index)) return *p;
+    MaybePfn pfn = add_cache_page(k, inode, index);
+    if (!pfn) return Errno::NOMEM;
+    if (inode.kernel_pages) return *pfn;
+    if (inode.shmem) {
         k.clock.charge(k.costs.page_zero);
         return *pfn;
     }
@@ -102,6 +124,66 @@ Result<Pfn> filemap_get_or_read(Kernel& k, Inode& inode, uint64_t index, ReadIn*
     return *pfn;
 }
 
+Result<uint64_t> filemap_sync_mmap_readahead(Kernel& k, Inode& inode, uint64_t index, uint64_t vm_flags,
+                                             uint64_t vma_pgoff, uint64_t vma_pages) {
+    if (inode.shmem) return uint64_t{0};  // shmem_fault() reads nothing ahead
+    uint64_t start = index, size = 1;
+    const bool exec = vm_flags & VM_EXEC;
+    if ((vm_flags & (VM_RAND_READ | VM_EXEC)) == VM_RAND_READ || inode.ra_pages == 0) {
+        // No readahead: filemap_fault() reads the one page.
+    } else if (vm_flags & VM_SEQ_READ) {
+        // page_cache_sync_ra() from the page, ra_pages long.
+        size = inode.ra_pages;
+    } else {
+        if (inode.mmap_miss < kMmapLotsaMiss * 10) inode.mmap_miss++;
+        if (inode.mmap_miss <= kMmapLotsaMiss) {
+            if (exec) {
+                // Executable areas: from the page (exec_folio_order() is 0
+                // on x86-64), ra_pages long, never past the area.
+                start = std::max(index, vma_pgoff);
+                size = std::min(start + inode.ra_pages, vma_pgoff + vma_pages) - start;
+            } else {
+                // mmap read-around, centred on the page.
+                start = index > inode.ra_pages / 2 ? index - inode.ra_pages / 2 : 0;
+                size = inode.ra_pages;
+            }
+        }
+    }
+    // page_cache_ra_unbounded() for order-0 pages: stops at the end of the
+    // file, skips cached pages; each run of missing pages is one request.
+    const uint64_t end = std::min(start + size, file_pages(inode));
+    uint64_t read = 0;
+    bool in_run = false;
+    for (uint64_t i = start; i < end; i++) {
+        if (filemap_get_page(k, inode, i)) {
+            in_run = false;
+            continue;
+        }
+        if (!add_cache_page(k, inode, i)) {
+            if (read == 0) return Errno::NOMEM;
+            break;  // readahead is best effort: the fault reads its own page
+        }
+        if (!in_run) k.clock.charge(k.costs.file_read);
+        in_run = true;
+        k.count_event(PGPGIN, PAGE_SIZE / 1024);
+        read++;
+    }
+    return read;
+}
+
+void filemap_add_kernel_page(Kernel& k, Inode& inode, uint64_t index, Pfn pfn) {
+    Page& p = k.page(pfn);
+    p.mapping = inode.mapping.id;
+    p.index = static_cast<uint32_t>(index);
+    p.refcount = 1;  // the kernel image's reference: never freed
+    p.set(PG_uptodate);
+    inode.mapping.pages.emplace(index, pfn);
+}
+
+void filemap_forgive_mmap_miss(Inode& inode, uint64_t mapped) {
+    inode.mmap_miss = mapped >= inode.mmap_miss ? 0 : inode.mmap_miss - static_cast<unsigned>(mapped);
+}
+
 void filemap_remove_page(Kernel& k, Inode& inode, uint64_t index) {
     auto it = inode.mapping.pages.find(index);
     if (it == inode.mapping.pages.end()) return;
@@ -109,7 +191,7 @@ void filemap_remove_page(Kernel& k, Inode& inode, uint64_t index) {
     Page& p = k.page(pfn);
     if (p.mapcount) throw std::logic_error("filemap_remove_page: page still mapped");
     inode.mapping.pages.erase(it);
-    mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_FILE_PAGES, -1);
+    if (!inode.kernel_pages) mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_FILE_PAGES, -1);
     if (p.test(PG_dirty)) {
         p.clear(PG_dirty);
         // Only written-back files count dirty pages (mark_page_dirty()).

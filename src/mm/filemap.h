@@ -11,8 +11,24 @@
 // This is the part the processes issue needs: finding a page, inserting a
 // new one (its contents come from the file's backing store; here reading
 // costs simulated time and counts a major fault), and the counters
-// NR_FILE_PAGES (Cached). The files issue adds I/O, readahead, dirty pages
-// and writeback on top.
+// NR_FILE_PAGES (Cached). The files issue adds I/O, read() readahead, dirty
+// pages and writeback on top.
+//
+// A page fault on a file page that is not cached reads more than the one
+// page (do_sync_mmap_readahead): the "read-around" window of ra_pages
+// (read_ahead_kb / 4, 32 pages by default) centred on the faulting page,
+// or from the page onwards under MADV_SEQUENTIAL, or just the page under
+// MADV_RANDOM; an executable area reads ra_pages from the page, within
+// the area. Each such fault counts a miss in the file's mmap_miss and each
+// page later mapped by fault-around forgives one; past MMAP_LOTSAMISS (100)
+// misses the window shrinks to the single page. The faulting access is
+// then retried and fault-around maps the freshly read neighbours, which is
+// why a cold read of a mapped file costs one major fault and leaves 16
+// pages mapped (tests/data/host-6.18/vm/faultaround.out, case D).
+//
+// The kernel keeps the readahead state in the open file (struct file's
+// f_ra); scenarios have no file descriptors, so every mapping of an inode
+// shares one state here, as mappings of one open file do.
 //
 //   Inode "/usr/lib/x86_64-linux-gnu/libc.so.6"  (size 1922136)
 //     AddressSpace: index 0 -> pfn 0x1a2b3, 1 -> pfn 0x1a2b4, ...
@@ -50,6 +66,11 @@ struct Inode {
     uint32_t dev_major = 0xfe, dev_minor = 0;  // what /proc/PID/maps prints (fe:00 on the host)
     bool writable = true;  // opened for writing allowed (a read-only file refuses PROT_WRITE|MAP_SHARED)
     bool shmem = false;    // tmpfs/shmem: pages are swap-backed, created zeroed, never read in
+    // The vDSO's code: kernel pages mapped by special_mapping_fault(), never
+    // read from a device and not part of the page cache's Cached count.
+    bool kernel_pages = false;
+    unsigned ra_pages = 32;  // the backing device's read_ahead_kb / 4 (VM_READAHEAD_PAGES: 128 KiB)
+    unsigned mmap_miss = 0;  // file_ra_state.mmap_miss: read-around misses not yet forgiven
     AddressSpace mapping;
 };
 
@@ -90,6 +111,21 @@ enum class ReadIn : uint8_t { No, Yes };
 // `read_in` tells the caller the fault was major). ENOMEM if no page could
 // be allocated.
 Result<Pfn> filemap_get_or_read(Kernel& k, Inode& inode, uint64_t index, ReadIn* read_in);
+
+// do_sync_mmap_readahead() for a fault at `index` of the area (whose flags
+// and file range [vma_pgoff, vma_pgoff + vma_pages) are given) that missed
+// the cache: reads the window the kernel would into the page cache, one
+// I/O request per contiguous run of missing pages. Returns the pages read;
+// ENOMEM if allocation failed before anything was read.
+Result<uint64_t> filemap_sync_mmap_readahead(Kernel& k, Inode& inode, uint64_t index, uint64_t vm_flags,
+                                             uint64_t vma_pgoff, uint64_t vma_pages);
+// filemap_map_pages()' bookkeeping: `mapped` pages found cached by
+// fault-around forgive as many read-around misses.
+void filemap_forgive_mmap_miss(Inode& inode, uint64_t mapped);
+
+// Puts an existing kernel frame at `index` of a kernel_pages inode (the
+// vDSO's code pages, set up once).
+void filemap_add_kernel_page(Kernel& k, Inode& inode, uint64_t index, Pfn pfn);
 
 // Drops an unmapped, clean page from the cache (for truncation and, later,
 // reclaim and drop_caches).

@@ -17,8 +17,9 @@
 //     read                            map the page-cache page, and up to
 //                                     fault_around_bytes (64 KiB) of cached
 //                                     neighbours with it (do_read_fault);
-//                                     reading it from the file is a major
-//                                     fault
+//                                     a page not cached is a major fault
+//                                     that reads the read-around window
+//                                     (filemap.h) and then faults around
 //     write, private                  copy the file page to a new anonymous
 //                                     page (do_cow_fault)
 //     write, shared                   map the cache page writable, dirty it
@@ -134,8 +135,9 @@ void map_file_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
 }
 
 // do_fault_around() + filemap_map_pages(): maps the cached, up-to-date
-// pages around addr, within the area, the PTE table and the file.
-void do_fault_around(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr) {
+// pages around addr, within the area, the PTE table and the file; each page
+// mapped forgives one read-around miss. Returns the pages mapped.
+uint64_t do_fault_around(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr) {
     uint64_t pte_off = pte_index(addr);
     uint64_t vma_off = (addr - vma.vm_start) >> PAGE_SHIFT;
     uint64_t nr = kFaultAroundPages;
@@ -145,6 +147,7 @@ void do_fault_around(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr) {
     Inode& file = *vma.vm_file;
     uint64_t file_pages = (file.size + PAGE_SIZE - 1) >> PAGE_SHIFT;
     uint64_t base = addr & PMD_MASK;
+    uint64_t mapped = 0;
     for (uint64_t i = from; i <= to; i++) {
         uint64_t a = base + (i << PAGE_SHIFT);
         uint64_t index = vma.linear_page_index(a);
@@ -154,26 +157,55 @@ void do_fault_around(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr) {
         uint64_t* pte = pte_lookup(k, mm, a);
         if (!pte || !pte_none(*pte)) continue;
         map_file_page(k, mm, vma, a, pte, *pfn, false);
+        mapped++;
     }
+    filemap_forgive_mmap_miss(file, mapped);
+    return mapped;
 }
 
-// do_read_fault(), do_cow_fault(), do_shared_fault().
+// do_read_fault(), do_cow_fault(), do_shared_fault(), with filemap_fault()'s
+// read-around and retry: a page missing from the cache is a major fault
+// that reads the read-around window, after which the retried read fault's
+// fault-around maps what was read.
 VmFault do_fault(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* pte, bool write) {
     Inode& file = *vma.vm_file;
     uint64_t index = vma.linear_page_index(addr);
     // SIGBUS beyond the end of the file (filemap_fault's i_size check).
     if (index >= (file.size + PAGE_SIZE - 1) >> PAGE_SHIFT) return VmFault::Sigbus;
+    if (vma.special != SpecialMapping::None) {
+        // special_mapping_fault(): the one page, no fault-around (its
+        // vm_operations have no map_pages), no I/O.
+        auto got = filemap_get_or_read(k, file, index, nullptr);
+        if (!got) return VmFault::Oom;
+        map_file_page(k, mm, vma, addr, pte, *got, false);
+        return VmFault::Minor;
+    }
+    // shmem and ordinary files both have map_pages: read faults fault around.
     if (!write) {
-        if (!file.shmem) {
-            do_fault_around(k, mm, vma, addr);
-            if (!pte_none(*pte)) return VmFault::Minor;
+        do_fault_around(k, mm, vma, addr);
+        if (!pte_none(*pte)) return VmFault::Minor;
+    }
+    VmFault done = VmFault::Minor;
+    if (!file.shmem) {
+        if (filemap_get_page(k, file, index)) {
+            // do_async_mmap_readahead() on a cache hit forgives one miss.
+            filemap_forgive_mmap_miss(file, 1);
+        } else {
+            auto ra = filemap_sync_mmap_readahead(k, file, index, vma.vm_flags, vma.vm_pgoff, vma.pages());
+            if (!ra) return VmFault::Oom;
+            if (*ra) done = VmFault::Major;
+            if (!write && *ra) {
+                // The retried fault (FAULT_FLAG_TRIED) finds the window cached.
+                do_fault_around(k, mm, vma, addr);
+                if (!pte_none(*pte)) return done;
+            }
         }
     }
     ReadIn read_in = ReadIn::No;
     auto got = filemap_get_or_read(k, file, index, &read_in);
     if (!got) return VmFault::Oom;
     Pfn page = *got;
-    VmFault done = read_in == ReadIn::Yes ? VmFault::Major : VmFault::Minor;
+    if (read_in == ReadIn::Yes) done = VmFault::Major;
     if (write && !(vma.vm_flags & VM_SHARED)) {
         // do_cow_fault(): a private copy of the file page.
         anon_vma_prepare(k, vma);
@@ -272,6 +304,18 @@ void vm_init(Kernel& k) {
             break;
         }
     k.has_zero_page = true;
+    // The vDSO's code is part of the kernel image too: the two frames after
+    // the zero page when the image's reserved range holds them. A machine
+    // described without a kernel image gets two allocator pages at its
+    // first exec instead (vdso_file()), so bare allocator tests see every
+    // managed page free after boot.
+    for (const auto& g : k.layout.nodes)
+        if (!g.reserved.empty() && g.reserved.front().start == k.zero_pfn.value &&
+            g.reserved.front().end - g.reserved.front().start >= 3) {
+            k.vdso_pfns = {Pfn(k.zero_pfn.value + 1), Pfn(k.zero_pfn.value + 2)};
+            k.has_vdso_pfns = true;
+            return;
+        }
 }
 
 void put_page(Kernel& k, Pfn pfn) {

@@ -12,6 +12,8 @@ gcc -O0 -Wall -pthread -o $B/thread thread.c
 (cd $B && env -i setarch -R ./thread) > thread.out
 gcc -O0 -Wall -o $B/faultaround faultaround.c
 setarch -R $B/faultaround > faultaround.out
+gcc -O1 -Wall -o $B/shmem_faultaround shmem_faultaround.c
+$B/shmem_faultaround > shmem_faultaround.out
 bash images.sh
 bash share.sh > share.out
 uname -r > kernel-release.txt
