@@ -139,10 +139,11 @@ uint64_t vm_start_gap(const Vma& v);
 // may_expand_vm(): RLIMIT_AS, and RLIMIT_DATA for data mappings.
 bool may_expand_vm(const MmStruct& mm, uint64_t flags, uint64_t npages);
 // get_unmapped_area(): where a mapping of len bytes goes (MAP_FIXED: addr
-// as given; else a free hint, else the top-down search below mmap_base,
-// 2 MiB-aligned for large anonymous private mappings).
-Result<uint64_t> get_unmapped_area(Kernel& k, const MmStruct& mm, uint64_t addr, uint64_t len,
-                                   unsigned flags);
+// as given; else a free hint, else the top-down search below mmap_base),
+// THP-aligned for regular files (by pgoff) and for hint-less anonymous
+// private mappings whose length is a multiple of 2 MiB.
+Result<uint64_t> get_unmapped_area(Kernel& k, const MmStruct& mm, uint64_t addr, uint64_t len, unsigned flags,
+                                   const Inode* file = nullptr, uint64_t pgoff = 0);
 // do_vmi_munmap() without the system call around it: splits at both ends
 // (ENOMEM at max_map_count), unmaps, removes the areas and frees the page
 // tables the range owned.

@@ -57,6 +57,7 @@ uint64_t vm_flags_from(unsigned prot, unsigned flags) {
     if (flags & MAP_GROWSDOWN) f |= VM_GROWSDOWN;
     if (flags & MAP_LOCKED) f |= VM_LOCKED;
     if (flags & MAP_SYNC) f |= VM_SYNC;
+    if (flags & MAP_STACK) f |= VM_NOHUGEPAGE;  // calc_vm_flag_bits(), 6.7+
     return f;
 }
 
@@ -224,33 +225,68 @@ bool range_free(const MmStruct& mm, uint64_t addr, uint64_t len) {
 
 }  // namespace
 
-Result<uint64_t> get_unmapped_area(Kernel& k, const MmStruct& mm, uint64_t addr, uint64_t len,
-                                   unsigned flags) {
+namespace {
+
+// mm_get_unmapped_area() as x86-64 does it (arch_get_unmapped_area_topdown):
+// a free hint wins; else the highest gap below mmap_base; else the
+// bottom-up search above it. 0 when nothing fits.
+uint64_t mm_get_unmapped_area(Kernel& k, const MmStruct& mm, uint64_t addr, uint64_t len) {
+    if (len > mm.task_size) return 0;
+    uint64_t min_addr = std::max<uint64_t>(k.vm.mmap_min_addr, PAGE_SIZE);
+    if (addr) {
+        addr = page_align(addr);
+        if (mm.task_size - len >= addr && addr >= min_addr && range_free(mm, addr, len)) return addr;
+    }
+    uint64_t a = unmapped_area_topdown(mm, len, min_addr, mm.mmap_base);
+    if (!a) a = unmapped_area_topdown(mm, len, mm.mmap_base, mm.task_size);
+    return a;
+}
+
+// __thp_get_unmapped_area(): ask for len + 2 MiB, then move the start so
+// that the address and the file offset agree modulo 2 MiB (a huge page
+// can then map them). Top-down, when the padded area's start is already
+// aligned, the kernel takes the upper end (start + 2 MiB), so two such
+// mappings in a row sit next to each other. 0 when the range cannot hold
+// one aligned huge page, or the padded search fails (the caller retries
+// without padding).
+uint64_t thp_get_unmapped_area(Kernel& k, const MmStruct& mm, uint64_t addr, uint64_t len, uint64_t off) {
+    uint64_t off_end = off + len;
+    uint64_t off_align = (off + PMD_SIZE - 1) & PMD_MASK;
+    if (off_end <= off_align || off_end - off_align < PMD_SIZE) return 0;
+    uint64_t len_pad = len + PMD_SIZE;
+    if (len_pad < len) return 0;
+    uint64_t ret = mm_get_unmapped_area(k, mm, addr, len_pad);
+    if (!ret) return 0;
+    if (ret == addr) return addr;  // the hint was free: no alignment
+    uint64_t off_sub = (off - ret) & (PMD_SIZE - 1);
+    if (!off_sub) return ret + PMD_SIZE;  // every mm here is top-down
+    return ret + off_sub;
+}
+
+}  // namespace
+
+Result<uint64_t> get_unmapped_area(Kernel& k, const MmStruct& mm, uint64_t addr, uint64_t len, unsigned flags,
+                                   const Inode* file, uint64_t pgoff) {
     if (len > mm.task_size) return Errno::NOMEM;
     if (flags & MAP_FIXED) {
         if (addr & (PAGE_SIZE - 1)) return Errno::INVAL;
         if (addr > mm.task_size - len) return Errno::NOMEM;
         return addr;
     }
-    uint64_t min_addr = std::max<uint64_t>(k.vm.mmap_min_addr, PAGE_SIZE);
-    if (addr) {
-        addr = page_align(addr);
-        if (mm.task_size - len >= addr && addr >= min_addr && range_free(mm, addr, len)) return addr;
+    uint64_t a = 0;
+    if (file && !file->shmem && !file->kernel_pages) {
+        // A regular file: ext4's f_op->get_unmapped_area is
+        // thp_get_unmapped_area(), which aligns by the file offset.
+        a = thp_get_unmapped_area(k, mm, addr, len, pgoff << PAGE_SHIFT);
+    } else if (!file && !(flags & MAP_SHARED) && !addr && (len & (PMD_SIZE - 1)) == 0) {
+        // A large anonymous private mapping without a hint (6.7+, limited
+        // to PMD-multiple lengths in 6.13): THP-aligned, offset 0. Shared
+        // anonymous memory goes through shmem_get_unmapped_area(), which
+        // with shmem's default huge=never does not align.
+        a = thp_get_unmapped_area(k, mm, addr, len, 0);
     }
-    // __thp_get_unmapped_area(): an anonymous private mapping whose length
-    // is a multiple of 2 MiB is placed on a 2 MiB boundary, so THP can back
-    // it (6.7+): ask for len + 2 MiB, then round the start up.
-    if ((flags & MAP_ANONYMOUS) && !(flags & MAP_SHARED) && len >= PMD_SIZE && (len & (PMD_SIZE - 1)) == 0 &&
-        k.vm.thp != ThpMode::Never) {
-        uint64_t padded = unmapped_area_topdown(mm, len + PMD_SIZE, min_addr, mm.mmap_base);
-        if (padded) return (padded + PMD_SIZE - 1) & PMD_MASK;
-    }
-    uint64_t a = unmapped_area_topdown(mm, len, min_addr, mm.mmap_base);
-    if (!a) {
-        // The bottom-up fallback of arch_get_unmapped_area_topdown().
-        a = unmapped_area_topdown(mm, len, mm.mmap_base, mm.task_size);
-        if (!a) return Errno::NOMEM;
-    }
+    if (!a) a = mm_get_unmapped_area(k, mm, addr, len);
+    if (!a) return Errno::NOMEM;
     return a;
 }
 
@@ -271,7 +307,7 @@ Result<uint64_t> do_mmap(Kernel& k, Task& t, const MmapArgs& a) {
     unsigned type = a.flags & MAP_TYPE;
     uint64_t vm_flags = vm_flags_from(a.prot, a.flags) | mm.def_flags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
     bool fixed = (a.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0;
-    auto placed = get_unmapped_area(k, mm, addr, len, fixed ? a.flags | MAP_FIXED : a.flags);
+    auto placed = get_unmapped_area(k, mm, addr, len, fixed ? a.flags | MAP_FIXED : a.flags, a.file, pgoff);
     if (!placed) return placed.error();
     addr = *placed;
     if (a.flags & MAP_FIXED_NOREPLACE) {

@@ -193,7 +193,10 @@ Result<void> calc_charge(Kernel& k, MmStruct& mm, Remap& r) {
 // vrm_set_new_addr().
 Result<void> set_new_addr(Kernel& k, MmStruct& mm, Remap& r) {
     uint64_t hint = r.implies_new_addr() ? r.new_addr : 0;
-    auto a = get_unmapped_area(k, mm, hint, r.new_len, (r.flags & MREMAP_FIXED) ? MAP_FIXED : 0u);
+    unsigned map_flags = (r.flags & MREMAP_FIXED) ? MAP_FIXED : 0u;
+    if (r.vma->vm_flags & VM_MAYSHARE) map_flags |= MAP_SHARED;
+    uint64_t pgoff = r.vma->vm_pgoff + ((r.addr - r.vma->vm_start) >> PAGE_SHIFT);
+    auto a = get_unmapped_area(k, mm, hint, r.new_len, map_flags, r.vma->vm_file, pgoff);
     if (!a) return a.error();
     r.new_addr = *a;
     return {};
