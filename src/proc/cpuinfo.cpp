@@ -47,6 +47,17 @@ constexpr const char* BUGS = "sysret_ss_attrs spectre_v1 spectre_v2 spec_store_b
 
 }  // namespace
 
+bool cpu_has_flag(std::string_view flag) {
+    std::string_view all = FLAGS;
+    while (!all.empty()) {
+        std::size_t sp = all.find(' ');
+        if (all.substr(0, sp) == flag) return true;
+        if (sp == std::string_view::npos) break;
+        all.remove_prefix(sp + 1);
+    }
+    return false;
+}
+
 std::string render_cpuinfo(const Kernel& k) {
     std::string s;
     auto out = std::back_inserter(s);
@@ -54,13 +65,9 @@ std::string render_cpuinfo(const Kernel& k) {
     // cycle): lpj * HZ / 500000.
     const unsigned bogo_centi = CPU_KHZ / 5;  // in hundredths of a BogoMIPS
     for (const CpuInfo& cpu : k.cpus) {
-        int siblings = 0, core_id = 0;
-        if (cpu.node >= 0 && cpu.node < static_cast<int>(k.nodes.size())) {
-            const auto& local = k.nodes[cpu.node].cpus;
-            siblings = static_cast<int>(local.size());
-            for (std::size_t i = 0; i < local.size(); i++)
-                if (local[i] == cpu.id) core_id = static_cast<int>(i);
-        }
+        int siblings = 0, core_id = topology_core_id(k, cpu.id);
+        if (cpu.node >= 0 && cpu.node < static_cast<int>(k.nodes.size()))
+            siblings = static_cast<int>(k.nodes[cpu.node].cpus.size());
         if (siblings == 0) siblings = 1;
         fmt::format_to(out,
                        "processor\t: {}\n"

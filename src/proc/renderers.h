@@ -24,6 +24,8 @@ std::string render_pagetypeinfo(const Kernel& k);
 std::string render_vmstat(const Kernel& k);
 // arch/x86/kernel/cpu/proc.c
 std::string render_cpuinfo(const Kernel& k);
+// Whether the simulated CPU's cpuinfo flags list the feature (e.g. "ospke").
+bool cpu_has_flag(std::string_view flag);
 // fs/proc/stat.c, fs/proc/uptime.c, fs/proc/loadavg.c, fs/proc/version.c
 std::string render_stat(const Kernel& k);
 std::string render_uptime(const Kernel& k);

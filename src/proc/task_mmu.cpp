@@ -104,6 +104,9 @@ void account_vma(const Kernel& k, const MmStruct& mm, const Vma& v, MemSize& m) 
         bool dirty = pte_dirty(e) || p.test(PG_dirty);
         m.resident += PAGE_SIZE;
         if (anon) m.anonymous += PAGE_SIZE;
+        // A MADV_FREE'd page: anonymous, no longer swap-backed, and clean
+        // in both the entry and the folio (written again, it is kept).
+        if (anon && !p.test(PG_swapbacked) && !dirty) m.lazyfree += PAGE_SIZE;
         if (pte_young(e)) m.referenced += PAGE_SIZE;
         uint64_t pss;
         int mapcount = p.mapcount;
@@ -207,7 +210,9 @@ void smap_block(const Kernel& k, std::string& out, const MmStruct& mm, const Vma
         thp = enabled && lo + PMD_SIZE <= v.vm_end;
     }
     out += fmt::format("{:<16}{:>8}\n", "THPeligible:", thp ? 1 : 0);
-    out += fmt::format("{:<16}{:>8}\n", "ProtectionKey:", 0);
+    // arch_pkeys_enabled(): the line exists only when the CPU has memory
+    // protection keys and the kernel turned them on (OSPKE).
+    if (cpu_has_flag("ospke")) out += fmt::format("{:<16}{:>8}\n", "ProtectionKey:", 0);
     out += vm_flags_line(v.vm_flags);
 }
 
@@ -218,7 +223,9 @@ void gate_smap(std::string& out) {
     kb(out, "MMUPageSize:", PAGE_SIZE);
     print_mem_size(out, MemSize{}, false);
     out += fmt::format("{:<16}{:>8}\n", "THPeligible:", 0);
-    out += fmt::format("{:<16}{:>8}\n", "ProtectionKey:", 0);
+    // arch_pkeys_enabled(): the line exists only when the CPU has memory
+    // protection keys and the kernel turned them on (OSPKE).
+    if (cpu_has_flag("ospke")) out += fmt::format("{:<16}{:>8}\n", "ProtectionKey:", 0);
     out += vm_flags_line(VM_EXEC);
 }
 

@@ -1,17 +1,23 @@
 // Scenario commands for processes and their memory: spawn, fork, thread,
-// exit_process, kill, wait, the memory system calls made on a process's behalf
-// (mmap, munmap, mprotect, mremap, madvise, mlock, mlockall, munlock,
-// munlockall, brk), touch (memory accesses through the TLB, page walk and
-// faults), and file (a file in the simulated page cache). The `proc` value
-// source reads /proc/PID files: proc[$p].status.VmRSS.
+// exit_process, kill, wait, the memory system calls made on a process's
+// behalf (mmap, munmap, mprotect, mremap, madvise, mlock, mlockall,
+// munlock, munlockall, mincore, brk), touch (memory accesses through the
+// TLB, page walk and faults), and file (a file in the simulated page
+// cache). The `proc` value source reads /proc/PID files:
+// proc[$p].status.VmRSS. docs/processes.md is the reference.
 //
 // A system call the kernel refuses prints "mmap: Cannot allocate memory
-// (ENOMEM)" and sets $errno; a successful one sets $errno to "". An access
-// that faults fatally kills the process as the kernel would (Sig::SEGV,
-// Sig::BUS) and says so.
+// (ENOMEM)" and sets $errno, and the scenario goes on; a successful one
+// sets $errno to "". Calls that return an address (mmap, mremap, brk) put
+// it in $addr; mincore puts the number of resident pages in $resident.
+// Bad arguments (an unknown flag or advice name) are input errors. An access
+// that faults fatally kills the process as the kernel would (SIGSEGV,
+// SIGBUS), says so and sets $signal.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <random>
 
 #include "base/text.h"
@@ -160,6 +166,9 @@ void defines_pid_vars(const Command& c, std::vector<std::string>& v) {
         if (w.raw.rfind("as=", 0) == 0) v.push_back(w.raw.substr(3));
 }
 
+// The variable every system-call command sets.
+void defines_errno(const Command&, std::vector<std::string>& v) { v.push_back("errno"); }
+
 void register_lifecycle(CommandRegistry& r) {
     {
         CommandSpec s;
@@ -257,11 +266,12 @@ void register_lifecycle(CommandRegistry& r) {
         CommandSpec s;
         s.name = "kill";
         s.usage = "kill [-SIGNAL] PID";
-        s.summary = "Sends a signal (default Sig::TERM) to a process.";
+        s.summary = "Sends a signal (default SIGTERM) to a process.";
         s.examples = {"kill $p", "kill -KILL $p", "kill -9 $p"};
         s.min_args = 1;
         s.max_args = 2;
         s.lenient_flags = true;
+        s.defines = defines_errno;
         s.run = [](Interp& in, Invocation& inv) {
             Kernel& k = in.kernel(inv.cmd.loc);
             const auto& p = inv.args.positional;
@@ -292,6 +302,7 @@ void register_lifecycle(CommandRegistry& r) {
         s.examples = {"wait $p $child"};
         s.min_args = 1;
         s.max_args = 2;
+        s.defines = defines_errno;
         s.run = [](Interp& in, Invocation& inv) {
             Task& t = live_task(in, inv.args.positional[0]);
             int pid = inv.args.positional.size() > 1
@@ -371,6 +382,7 @@ void register_syscalls(CommandRegistry& r) {
         s.examples = {"munmap $p $buf 16M"};
         addr_len(s);
         s.max_args = 3;
+        s.defines = defines_errno;
         s.run = [](Interp& in, Invocation& inv) {
             Task& t = live_task(in, inv.args.positional[0]);
             auto r2 = do_munmap(in.kernel(inv.cmd.loc), t, arg_addr(inv.args.positional[1], "an address"),
@@ -387,6 +399,7 @@ void register_syscalls(CommandRegistry& r) {
         s.summary = "mprotect(2): new rights (r, rw, rwx, none) for the range.";
         s.examples = {"mprotect $p $buf 4M r"};
         s.min_args = s.max_args = 4;
+        s.defines = defines_errno;
         s.check = [](const Args& a, const Command&) { parse_prot(a.positional[3]); };
         s.run = [](Interp& in, Invocation& inv) {
             Task& t = live_task(in, inv.args.positional[0]);
@@ -423,6 +436,320 @@ void register_syscalls(CommandRegistry& r) {
                 report(in, inv, "brk", Errno::NOMEM);
             else
                 ok(in);
+        };
+        r.add(std::move(s));
+    }
+}
+
+// ---- mremap, madvise, the mlock family and mincore -----------------------------
+
+// A name from `names`, case-insensitive, with or without the C prefix
+// ("maymove", "MREMAP_MAYMOVE"). Returns nullptr when unknown.
+const std::pair<std::string, unsigned>* find_name(const std::vector<std::pair<std::string, unsigned>>& names,
+                                                  std::string_view word, std::string_view prefix) {
+    std::string low(word);
+    for (auto& c : low) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!prefix.empty() && low.rfind(prefix, 0) == 0) low = low.substr(prefix.size());
+    for (const auto& n : names)
+        if (n.first == low) return &n;
+    return nullptr;
+}
+
+std::string name_list(const std::vector<std::pair<std::string, unsigned>>& names) {
+    std::string s;
+    for (const auto& n : names) s += (s.empty() ? "" : ", ") + n.first;
+    return s;
+}
+
+// A set of flag names separated by ',' or '|': maymove,fixed or
+// MREMAP_MAYMOVE|MREMAP_FIXED.
+unsigned parse_flag_set(const Arg& a, const std::vector<std::pair<std::string, unsigned>>& names,
+                        std::string_view prefix, std::string_view what) {
+    std::string v = a.value;
+    std::replace(v.begin(), v.end(), '|', ',');
+    unsigned f = 0;
+    for (const auto& part : split(v, ',')) {
+        if (const auto* n = find_name(names, part, prefix)) {
+            f |= n->second;
+            continue;
+        }
+        std::vector<std::string> cands;
+        for (const auto& n : names) cands.push_back(n.first);
+        std::string hint = did_you_mean(part, cands);
+        throw InputError(
+            a.loc, fmt::format("unknown {} '{}'{} (expected a comma-separated list of: {})", what, part,
+                               hint.empty() ? "" : " (did you mean '" + hint + "'?)", name_list(names)));
+    }
+    return f;
+}
+
+const std::vector<std::pair<std::string, unsigned>>& mremap_flag_names() {
+    static const std::vector<std::pair<std::string, unsigned>> names = {
+        {"maymove", MREMAP_MAYMOVE}, {"fixed", MREMAP_FIXED}, {"dontunmap", MREMAP_DONTUNMAP}};
+    return names;
+}
+
+const std::vector<std::pair<std::string, unsigned>>& mlockall_flag_names() {
+    static const std::vector<std::pair<std::string, unsigned>> names = {
+        {"current", MCL_CURRENT}, {"future", MCL_FUTURE}, {"onfault", MCL_ONFAULT}};
+    return names;
+}
+
+// Every advice do_madvise() knows, by its name without MADV_.
+const std::vector<std::pair<std::string, unsigned>>& advice_names() {
+    static const std::vector<std::pair<std::string, unsigned>> names = {
+        {"normal", MADV_NORMAL},
+        {"random", MADV_RANDOM},
+        {"sequential", MADV_SEQUENTIAL},
+        {"willneed", MADV_WILLNEED},
+        {"dontneed", MADV_DONTNEED},
+        {"free", MADV_FREE},
+        {"remove", MADV_REMOVE},
+        {"dontfork", MADV_DONTFORK},
+        {"dofork", MADV_DOFORK},
+        {"mergeable", MADV_MERGEABLE},
+        {"unmergeable", MADV_UNMERGEABLE},
+        {"hugepage", MADV_HUGEPAGE},
+        {"nohugepage", MADV_NOHUGEPAGE},
+        {"dontdump", MADV_DONTDUMP},
+        {"dodump", MADV_DODUMP},
+        {"wipeonfork", MADV_WIPEONFORK},
+        {"keeponfork", MADV_KEEPONFORK},
+        {"cold", MADV_COLD},
+        {"pageout", MADV_PAGEOUT},
+        {"populate_read", MADV_POPULATE_READ},
+        {"populate_write", MADV_POPULATE_WRITE},
+        {"dontneed_locked", MADV_DONTNEED_LOCKED},
+        {"collapse", MADV_COLLAPSE},
+        {"guard_install", MADV_GUARD_INSTALL},
+        {"guard_remove", MADV_GUARD_REMOVE},
+    };
+    return names;
+}
+
+// An advice name, or a plain number passed to the kernel as it is (so a
+// scenario can ask what an advice the kernel does not know gives).
+int parse_advice(const Arg& a) {
+    if (const auto* n = find_name(advice_names(), a.value, "madv_")) return static_cast<int>(n->second);
+    if (!a.value.empty() &&
+        std::all_of(a.value.begin(), a.value.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return static_cast<int>(arg_int(a, "an advice number", 0, INT32_MAX));
+    std::vector<std::string> cands;
+    for (const auto& n : advice_names()) cands.push_back(n.first);
+    std::string hint = did_you_mean(a.value, cands);
+    throw InputError(
+        a.loc, fmt::format("unknown madvise advice '{}'{} (expected one of: {}; or a number)", a.value,
+                           hint.empty() ? "" : " (did you mean '" + hint + "'?)", name_list(advice_names())));
+}
+
+// The optional keyword after ADDR SIZE (mlock's `onfault`, mincore's `show`).
+bool keyword(const Args& a, std::size_t index, std::string_view word) {
+    if (a.positional.size() <= index) return false;
+    const Arg& w = a.positional[index];
+    if (w.value != word) throw InputError(w.loc, fmt::format("expected '{}', got '{}'", word, w.value));
+    return true;
+}
+
+// "0-11,14,20-23": the indexes of the resident pages, as runs.
+std::string resident_runs(const std::vector<uint8_t>& vec) {
+    std::string s;
+    for (std::size_t i = 0; i < vec.size();) {
+        if (!(vec[i] & 1)) {
+            i++;
+            continue;
+        }
+        std::size_t j = i;
+        while (j + 1 < vec.size() && (vec[j + 1] & 1)) j++;
+        s += (s.empty() ? "" : ",") + (i == j ? std::to_string(i) : fmt::format("{}-{}", i, j));
+        i = j + 1;
+    }
+    return s;
+}
+
+void register_memory_calls(CommandRegistry& r) {
+    {
+        CommandSpec s;
+        s.name = "mremap";
+        s.usage = "mremap PID ADDR OLD_SIZE NEW_SIZE [flags=maymove,fixed,dontunmap] [new_addr=A] [as=VAR]";
+        s.summary =
+            "mremap(2): resizes (in place, or moved with maymove) or moves (fixed, dontunmap) a mapping; "
+            "the new address goes into $VAR and $addr.";
+        s.examples = {"mremap $p $buf 1M 2M flags=maymove as=buf", "mremap $p $buf 64K 16K",
+                      "mremap $p $a 4K 4K flags=maymove,fixed new_addr=$b"};
+        s.options = {{"flags", ArgKind::Text, "maymove, fixed, dontunmap (comma-separated; default none)"},
+                     {"new_addr", ArgKind::Int, "the target address with fixed"},
+                     {"as", ArgKind::Name, "variable to hold the new address"}};
+        s.min_args = s.max_args = 4;
+        s.defines = [](const Command& c, std::vector<std::string>& v) {
+            v.push_back("errno");
+            v.push_back("addr");
+            for (const auto& w : c.args)
+                if (w.raw.rfind("as=", 0) == 0) v.push_back(w.raw.substr(3));
+        };
+        s.check = [](const Args& a, const Command&) {
+            if (a.option("flags"))
+                parse_flag_set(*a.option("flags"), mremap_flag_names(), "mremap_", "mremap flag");
+        };
+        s.run = [](Interp& in, Invocation& inv) {
+            const auto& p = inv.args.positional;
+            Task& t = live_task(in, p[0]);
+            uint64_t addr = arg_addr(p[1], "an address");
+            uint64_t old_len = arg_size(p[2], "a size");
+            uint64_t new_len = arg_size(p[3], "a size");
+            unsigned flags =
+                inv.args.option("flags")
+                    ? parse_flag_set(*inv.args.option("flags"), mremap_flag_names(), "mremap_", "mremap flag")
+                    : 0u;
+            uint64_t new_addr =
+                inv.args.option("new_addr") ? arg_addr(*inv.args.option("new_addr"), "new_addr=") : 0;
+            auto got = do_mremap(in.kernel(inv.cmd.loc), t, addr, old_len, new_len, flags, new_addr);
+            if (!got) return report(in, inv, "mremap", got.err());
+            ok(in);
+            set_as(in, inv.args, hex(*got), "addr");
+        };
+        r.add(std::move(s));
+    }
+    {
+        CommandSpec s;
+        s.name = "madvise";
+        s.usage = "madvise PID ADDR SIZE ADVICE";
+        s.summary =
+            "madvise(2) with an advice by name (dontneed, free, willneed, hugepage, populate_write, ...) "
+            "or number.";
+        s.examples = {"madvise $p $buf 16M dontneed", "madvise $p $buf 2M hugepage",
+                      "madvise $p $buf 4M free"};
+        s.min_args = s.max_args = 4;
+        s.defines = defines_errno;
+        s.check = [](const Args& a, const Command&) { parse_advice(a.positional[3]); };
+        s.run = [](Interp& in, Invocation& inv) {
+            const auto& p = inv.args.positional;
+            Task& t = live_task(in, p[0]);
+            uint64_t addr = arg_addr(p[1], "an address");
+            uint64_t len = arg_size(p[2], "a size");
+            int advice = parse_advice(p[3]);
+            auto r2 = do_madvise(in.kernel(inv.cmd.loc), t, addr, len, advice);
+            if (!r2) return report(in, inv, "madvise", r2.err());
+            ok(in);
+        };
+        r.add(std::move(s));
+    }
+    {
+        CommandSpec s;
+        s.name = "mlock";
+        s.usage = "mlock PID ADDR SIZE [onfault]";
+        s.summary =
+            "mlock(2): locks the range and faults it in; with onfault, mlock2(MLOCK_ONFAULT): pages are "
+            "locked as they are first touched.";
+        s.examples = {"mlock $p $buf 4M", "mlock $p $buf 4M onfault"};
+        s.min_args = 3;
+        s.max_args = 4;
+        s.defines = defines_errno;
+        s.check = [](const Args& a, const Command&) { keyword(a, 3, "onfault"); };
+        s.run = [](Interp& in, Invocation& inv) {
+            const auto& p = inv.args.positional;
+            Task& t = live_task(in, p[0]);
+            uint64_t addr = arg_addr(p[1], "an address");
+            uint64_t len = arg_size(p[2], "a size");
+            bool onfault = keyword(inv.args, 3, "onfault");
+            auto r2 = do_mlock(in.kernel(inv.cmd.loc), t, addr, len, onfault ? MLOCK_ONFAULT : 0u);
+            if (!r2) return report(in, inv, onfault ? "mlock2" : "mlock", r2.err());
+            ok(in);
+        };
+        r.add(std::move(s));
+    }
+    {
+        CommandSpec s;
+        s.name = "munlock";
+        s.usage = "munlock PID ADDR SIZE";
+        s.summary =
+            "munlock(2): unlocks the range; its pages become evictable unless another locked area maps them.";
+        s.examples = {"munlock $p $buf 4M"};
+        s.min_args = s.max_args = 3;
+        s.defines = defines_errno;
+        s.run = [](Interp& in, Invocation& inv) {
+            const auto& p = inv.args.positional;
+            Task& t = live_task(in, p[0]);
+            auto r2 =
+                do_munlock(in.kernel(inv.cmd.loc), t, arg_addr(p[1], "an address"), arg_size(p[2], "a size"));
+            if (!r2) return report(in, inv, "munlock", r2.err());
+            ok(in);
+        };
+        r.add(std::move(s));
+    }
+    {
+        CommandSpec s;
+        s.name = "mlockall";
+        s.usage = "mlockall PID current|future|onfault[,...]";
+        s.summary =
+            "mlockall(2): current locks every area now, future every later one (mmap, brk, stack "
+            "growth), onfault locks them as pages are touched.";
+        s.examples = {"mlockall $p current", "mlockall $p current,future", "mlockall $p future,onfault"};
+        s.min_args = s.max_args = 2;
+        s.defines = defines_errno;
+        s.check = [](const Args& a, const Command&) {
+            parse_flag_set(a.positional[1], mlockall_flag_names(), "mcl_", "mlockall flag");
+        };
+        s.run = [](Interp& in, Invocation& inv) {
+            const auto& p = inv.args.positional;
+            Task& t = live_task(in, p[0]);
+            unsigned flags = parse_flag_set(p[1], mlockall_flag_names(), "mcl_", "mlockall flag");
+            auto r2 = do_mlockall(in.kernel(inv.cmd.loc), t, flags);
+            if (!r2) return report(in, inv, "mlockall", r2.err());
+            ok(in);
+        };
+        r.add(std::move(s));
+    }
+    {
+        CommandSpec s;
+        s.name = "munlockall";
+        s.usage = "munlockall PID";
+        s.summary = "munlockall(2): unlocks every area and cancels mlockall(future).";
+        s.examples = {"munlockall $p"};
+        s.min_args = s.max_args = 1;
+        s.defines = defines_errno;
+        s.run = [](Interp& in, Invocation& inv) {
+            Task& t = live_task(in, inv.args.positional[0]);
+            auto r2 = do_munlockall(in.kernel(inv.cmd.loc), t);
+            if (!r2) return report(in, inv, "munlockall", r2.err());
+            ok(in);
+        };
+        r.add(std::move(s));
+    }
+    {
+        CommandSpec s;
+        s.name = "mincore";
+        s.usage = "mincore PID ADDR SIZE [show] [as=VAR]";
+        s.summary =
+            "mincore(2): counts the resident pages of the range into $resident and $VAR; `show` also "
+            "prints which ones.";
+        s.examples = {"mincore $p $buf 16M as=n", "mincore $p $m 4M show"};
+        s.options = {{"as", ArgKind::Name, "variable to hold the number of resident pages"}};
+        s.min_args = 3;
+        s.max_args = 4;
+        s.defines = [](const Command& c, std::vector<std::string>& v) {
+            v.push_back("errno");
+            v.push_back("resident");
+            for (const auto& w : c.args)
+                if (w.raw.rfind("as=", 0) == 0) v.push_back(w.raw.substr(3));
+        };
+        s.check = [](const Args& a, const Command&) { keyword(a, 3, "show"); };
+        s.run = [](Interp& in, Invocation& inv) {
+            const auto& p = inv.args.positional;
+            Task& t = live_task(in, p[0]);
+            uint64_t addr = arg_addr(p[1], "an address");
+            uint64_t len = arg_size(p[2], "a size");
+            bool show = keyword(inv.args, 3, "show");
+            auto vec = do_mincore(in.kernel(inv.cmd.loc), t, addr, len);
+            if (!vec) return report(in, inv, "mincore", vec.err());
+            ok(in);
+            // Only bit 0 of each byte is defined (mincore(2)).
+            uint64_t resident = static_cast<uint64_t>(
+                std::count_if(vec->begin(), vec->end(), [](uint8_t b) { return (b & 1) != 0; }));
+            set_as(in, inv.args, std::to_string(resident), "resident");
+            if (show) {
+                inv.out += fmt::format("mincore: {} of {} pages resident", resident, vec->size());
+                inv.out += resident ? ": " + resident_runs(*vec) + "\n" : "\n";
+            }
         };
         r.add(std::move(s));
     }
@@ -605,6 +932,7 @@ Value proc_value(Interp& in, const std::vector<RefStep>& full, const Expr& ref) 
 void register_process_commands(CommandRegistry& r) {
     register_lifecycle(r);
     register_syscalls(r);
+    register_memory_calls(r);
     register_touch(r);
     register_file(r);
     r.add_source(ValueSource{"proc",
