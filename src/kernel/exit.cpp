@@ -11,7 +11,8 @@
 // A fault the kernel cannot resolve (no area, no permission, beyond the end
 // of a file) sends Sig::SEGV or Sig::BUS; with no handler the process dies, and
 // the kernel logs a line such as
-//   hello[1000]: segfault at 0 ip 0000000000000000 sp 0000000000000000 error 4
+//   hello[1000]: segfault at 0 ip 0000000000000000 sp 0000000000000000 error 4 likely on CPU 0 (core 0,
+//   socket 0) Code: Unable to access opcode bytes at 0xffffffffffffffd6.
 // (show_unhandled_signals is 1 by default). The simulated programs have no
 // instruction pointer, so ip and sp print as zero.
 #include <fmt/format.h>
@@ -22,6 +23,7 @@
 #include "kernel/task.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
+#include "mm/pgtable.h"
 #include "mm/vmstat.h"
 
 namespace mmsim {
@@ -91,18 +93,26 @@ void do_exit(Kernel& k, Task& t_in, int code) {
 }
 
 void force_fatal_signal(Kernel& k, Task& t, int sig, uint64_t addr, unsigned fault_flags,
-                        const std::string& why) {
+                        const std::string& /*why*/) {
     if (sig == Sig::SEGV) {
-        // The x86 page-fault error code: bit 0 protection violation (the
-        // page was present), bit 1 write, bit 2 user mode, bit 4 fetch.
+        // The x86 page-fault error code: bit 0 the page was present (a
+        // protection fault), bit 1 write, bit 2 user mode, bit 4 fetch.
         unsigned error = 4;
-        if (why == "SEGV_ACCERR") error |= 1;
+        const uint64_t* pte = t.mm ? pte_lookup(k, *t.mm, addr) : nullptr;
+        if (pte && pte_present(*pte)) error |= 1;
         if (fault_flags & FAULT_FLAG_WRITE) error |= 2;
         if (fault_flags & FAULT_FLAG_INSTRUCTION) error |= 0x10;
+        // show_signal_msg(): the simulated programs have no registers, so
+        // ip and sp print as zero; show_opcodes() then cannot read the 42
+        // bytes before ip (0 - 42 is no user address) and says so.
         k.log.printk(
             k.clock.now(), LogLevel::Info,
-            fmt::format("{}[{}]: segfault at {:x} ip 0000000000000000 sp 0000000000000000 error {:x}", t.comm,
-                        t.tgid, addr, error));
+            fmt::format("{}[{}]: segfault at {:x} ip 0000000000000000 sp 0000000000000000 error {:x} "
+                        "likely on CPU {} (core {}, socket {})",
+                        t.comm, t.tgid, addr, error, t.cpu, topology_core_id(k, t.cpu),
+                        topology_physical_package_id(k, t.cpu)));
+        k.log.printk(k.clock.now(), LogLevel::Info,
+                     fmt::format("Code: Unable to access opcode bytes at 0x{:x}.", uint64_t(0) - 42));
     }
     do_exit(k, t, sig);
 }
