@@ -68,6 +68,11 @@ struct Page {
     static constexpr uint32_t state(uint32_t flags, uint32_t order, uint32_t mt) {
         return flags | order << 16 | mt << 24;
     }
+    // next and prev in one store.
+    void set_links(uint32_t n, uint32_t p) {
+        uint64_t links = n | uint64_t{p} << 32;
+        std::memcpy(reinterpret_cast<char*>(this) + offsetof(Page, next), &links, sizeof(links));
+    }
     uint32_t state_word() const {
         uint32_t w;
         std::memcpy(&w, reinterpret_cast<const char*>(this) + offsetof(Page, flags), sizeof(w));
@@ -79,6 +84,7 @@ struct Page {
 };
 
 static_assert(sizeof(Page) <= 28, "a page descriptor must stay within 28 bytes");
+static_assert(offsetof(Page, prev) == offsetof(Page, next) + 4, "set_links() writes next, then prev");
 static_assert(offsetof(Page, order) == offsetof(Page, flags) + 2 &&
                   offsetof(Page, mt) == offsetof(Page, flags) + 3,
               "the state word is flags, order and mt in that order");

@@ -106,6 +106,10 @@ std::size_t pageblock_index(const Zone& zone, uint64_t pfn) {
 // ---- free list bookkeeping -----------------------------------------------------
 
 [[gnu::always_inline]] inline void account_freepages(Zone& zone, int64_t nr_pages, unsigned mt) {
+    if (mt < MIGRATE_PCPTYPES) [[likely]] {
+        mod_zone_page_state(zone, NR_FREE_PAGES, nr_pages);
+        return;
+    }
     if (is_migrate_isolate(mt)) return;
     mod_zone_page_state(zone, NR_FREE_PAGES, nr_pages);
     if (is_migrate_cma(mt))
@@ -198,13 +202,13 @@ inline bool page_is_buddy(PageView mm, uint64_t zone_start, uint64_t zone_end, u
         pg.set_state_word(state);
         PfnList& list = area->free_list[mt];
         uint32_t first = list.first;
-        pg.next = first;
-        pg.prev = PFN_NIL;
-        if (first != PFN_NIL)
+        pg.set_links(first, PFN_NIL);
+        if (first != PFN_NIL) {
             mm[first].prev = p + size;
-        else
-            list.last = p + size;
-        list.first = p + size;
+            list.first = p + size;
+        } else {
+            list = PfnList{p + size, p + size};
+        }
         area->nr_free++;
         area->nr_free_type[mt]++;
     } while (--high > low);
@@ -488,7 +492,9 @@ MaybePfn rmqueue_smallest_type(Kernel& k, Zone& zone, unsigned order, unsigned m
         else
             list.last = prev;
     }
-    b.next = b.prev = 0;
+    // Unlike list_del(), this leaves b's links as they are: b is now inside
+    // a larger free block, and links mean something only while a page is on
+    // a list (mm_types.h); joining one writes them.
     b.set_state_word(w & ~Page::state(PG_buddy, 0xff, 0));
     area->nr_free--;
     area->nr_free_type[list_mt]--;
