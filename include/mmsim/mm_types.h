@@ -13,7 +13,9 @@
 // the first page of a free block, exactly like the kernel.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace mmsim {
 
@@ -59,8 +61,33 @@ struct Page {
     bool test(PageFlag f) const { return (flags & f) != 0; }
     void set(PageFlag f) { flags = static_cast<uint16_t>(flags | f); }
     void clear(PageFlag f) { flags = static_cast<uint16_t>(flags & ~f); }
+
+    // flags, order and mt side by side, read or written as one 32-bit word
+    // (flags in bits 0-15, order in 16-23, mt in 24-31): the allocator
+    // changes all three at once, and one store beats three.
+    static constexpr uint32_t state(uint32_t flags, uint32_t order, uint32_t mt) {
+        return flags | order << 16 | mt << 24;
+    }
+    // next and prev in one store.
+    void set_links(uint32_t n, uint32_t p) {
+        uint64_t links = n | uint64_t{p} << 32;
+        std::memcpy(reinterpret_cast<char*>(this) + offsetof(Page, next), &links, sizeof(links));
+    }
+    uint32_t state_word() const {
+        uint32_t w;
+        std::memcpy(&w, reinterpret_cast<const char*>(this) + offsetof(Page, flags), sizeof(w));
+        return w;
+    }
+    void set_state_word(uint32_t w) {
+        std::memcpy(reinterpret_cast<char*>(this) + offsetof(Page, flags), &w, sizeof(w));
+    }
 };
 
 static_assert(sizeof(Page) <= 28, "a page descriptor must stay within 28 bytes");
+static_assert(offsetof(Page, prev) == offsetof(Page, next) + 4, "set_links() writes next, then prev");
+static_assert(offsetof(Page, order) == offsetof(Page, flags) + 2 &&
+                  offsetof(Page, mt) == offsetof(Page, flags) + 3,
+              "the state word is flags, order and mt in that order");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "Page::state_word() assumes a little-endian host");
 
 }  // namespace mmsim

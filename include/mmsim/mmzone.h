@@ -74,6 +74,50 @@ inline constexpr unsigned NR_PCP_LISTS = NR_LOWORDER_PCP_LISTS + 2;
 inline constexpr unsigned PCPF_PREV_FREE_HIGH_ORDER = 1u << 0;
 inline constexpr unsigned PCPF_FREE_HIGH_BATCH = 1u << 1;
 
+// One per-CPU list. The kernel threads pcp pages on a list_head; only its
+// two ends are ever used (allocation and free at the head, refills added at
+// the tail, flushes taken from the tail), so ours is a ring of pfns, newest
+// first. Pushing and popping then writes nothing but the ring and the
+// page's own flags: no neighbour's descriptor is touched.
+struct PcpList {
+    std::vector<uint32_t> ring;  // capacity: 0 or a power of two
+    uint32_t head = 0;           // ring index of the first (newest) page
+    uint32_t len = 0;
+    uint32_t mask = 0;  // ring.size() - 1 once allocated
+
+    bool empty() const { return len == 0; }
+    uint32_t size() const { return len; }
+    // The i-th page from the head (0 = newest).
+    uint32_t at(uint32_t i) const { return ring[(head + i) & mask]; }
+    uint32_t pop_front() {
+        uint32_t pfn = ring.data()[head];
+        head = (head + 1) & mask;
+        len--;
+        return pfn;
+    }
+    // The ring always keeps a slot free, so "full" is len == mask, which
+    // also holds for the empty ring of an unused list.
+    void push_front(uint32_t pfn) {
+        if (len == mask) [[unlikely]]
+            grow();
+        head = (head - 1) & mask;
+        ring.data()[head] = pfn;
+        len++;
+    }
+    void push_back(uint32_t pfn) {
+        if (len == mask) [[unlikely]]
+            grow();
+        ring.data()[(head + len) & mask] = pfn;
+        len++;
+    }
+    uint32_t pop_back() {
+        len--;
+        return ring.data()[(head + len) & mask];
+    }
+    // Doubles the ring (at least 64 slots), keeping the order.
+    void grow();
+};
+
 struct PerCpuPages {
     int count = 0;     // pages on all lists
     int high = 0;      // free back to the buddy above this (auto-tuned)
@@ -83,7 +127,7 @@ struct PerCpuPages {
     unsigned flags = 0;
     int alloc_factor = 0;  // batch scale for consecutive allocations
     int free_count = 0;    // consecutive free count
-    std::array<PfnList, NR_PCP_LISTS> lists{};
+    std::array<PcpList, NR_PCP_LISTS> lists{};
 };
 
 struct Zone {
@@ -169,6 +213,9 @@ struct PglistData {
     // of the first zone an allocation may use (-1: none).
     std::array<int8_t, MAX_NR_ZONES_LIMIT> first_fallback{};
     std::array<int8_t, MAX_NR_ZONES_LIMIT> first_nofallback{};
+    // The same zones, for the allocator's fast path: [0] from the fallback
+    // list, [1] from the nofallback one (__GFP_THISNODE); nullptr for none.
+    std::array<std::array<Zone*, MAX_NR_ZONES_LIMIT>, 2> preferred_zone{};
     std::vector<int> cpus;  // CPUs local to this node
     int nr_zones = 0;       // 1 + index of the highest populated zone
 };

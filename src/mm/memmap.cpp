@@ -30,6 +30,9 @@ MemMap::MemMap(uint64_t max_pfn) : m_max_pfn(max_pfn) {
     m_heads = reinterpret_cast<Page*>(static_cast<char*>(p) + m_body_bytes);
     m_chunk_state.assign(nr_chunks, Untouched);
     m_chunk_flags.assign(nr_chunks, 0);
+    m_nr_pageblocks = (nr + pageblock_nr_pages - 1) >> pageblock_order;
+    m_pageblocks.assign(m_nr_pageblocks, 0);
+    m_pageblock_table = m_pageblocks.data();
 }
 
 MemMap::~MemMap() {

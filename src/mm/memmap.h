@@ -28,6 +28,8 @@
 
 namespace mmsim {
 
+struct Zone;
+
 // The two arrays, copied into registers: what hot loops index with, so
 // that their stores to descriptors do not make the compiler reload the
 // MemMap's pointers.
@@ -37,6 +39,9 @@ struct PageView {
     Page& operator[](uint64_t pfn) const {
         return (pfn & (MAX_ORDER_NR_PAGES - 1)) ? pages[pfn] : heads[pfn >> MAX_PAGE_ORDER];
     }
+    // A pfn known not to be a multiple of MAX_ORDER_NR_PAGES (the upper
+    // half of a split block below MAX_PAGE_ORDER, say): no head check.
+    Page& body(uint64_t pfn) const { return pages[pfn]; }
 };
 
 class MemMap {
@@ -61,6 +66,25 @@ public:
     // get the shared template instead of being written one by one.
     void init_flag_range(uint64_t start, uint64_t end, PageFlag f);
 
+    // The page allocator's pageblock table. The kernel reads a page's zone
+    // from page->flags and its pageblock's migratetype from a bitmap beside
+    // the memmap; the allocator's free path here gets both with one load:
+    // per pageblock, the address of the zone that holds the whole pageblock
+    // with the pageblock's migratetype in its low three bits (zones are
+    // 8-aligned). 0 for a pageblock in no zone or shared by two zones,
+    // which page_zone() sorts out. The zones' pageblock_flags stay the
+    // record: set_pageblock_migratetype() writes both, and
+    // validate_page_alloc() checks that they agree.
+    static constexpr uintptr_t kPageblockMtMask = 7;
+    uintptr_t pageblock_entry(uint64_t pfn) const {
+        uint64_t b = pfn >> pageblock_order;
+        return b < m_nr_pageblocks ? m_pageblock_table[b] : 0;
+    }
+    static Zone* entry_zone(uintptr_t e) { return reinterpret_cast<Zone*>(e & ~kPageblockMtMask); }
+    static unsigned entry_migratetype(uintptr_t e) { return static_cast<unsigned>(e & kPageblockMtMask); }
+    uint64_t nr_pageblocks() const { return m_nr_pageblocks; }
+    uintptr_t& pageblock_slot(uint64_t block) { return m_pageblock_table[block]; }
+
 private:
     static constexpr unsigned kChunkShift = MAX_PAGE_ORDER;
     static constexpr uint64_t kChunkPages = uint64_t{1} << kChunkShift;
@@ -82,6 +106,9 @@ private:
     std::vector<uint8_t> m_chunk_state;
     std::vector<uint16_t> m_chunk_flags;                // the template's flags, for Template chunks
     std::vector<std::pair<uint16_t, int>> m_templates;  // flags -> memfd
+    std::vector<uintptr_t> m_pageblocks;                // the pageblock table's storage
+    uintptr_t* m_pageblock_table = nullptr;
+    uint64_t m_nr_pageblocks = 0;
 };
 
 }  // namespace mmsim

@@ -106,6 +106,10 @@ std::size_t pageblock_index(const Zone& zone, uint64_t pfn) {
 // ---- free list bookkeeping -----------------------------------------------------
 
 [[gnu::always_inline]] inline void account_freepages(Zone& zone, int64_t nr_pages, unsigned mt) {
+    if (mt < MIGRATE_PCPTYPES) [[likely]] {
+        mod_zone_page_state(zone, NR_FREE_PAGES, nr_pages);
+        return;
+    }
     if (is_migrate_isolate(mt)) return;
     mod_zone_page_state(zone, NR_FREE_PAGES, nr_pages);
     if (is_migrate_cma(mt))
@@ -118,9 +122,7 @@ std::size_t pageblock_index(const Zone& zone, uint64_t pfn) {
                                                     unsigned mt, bool tail) {
     FreeArea& area = zone.free_area[order];
     Page& p = mm[pfn];
-    p.flags = PG_buddy;
-    p.order = static_cast<uint8_t>(order);
-    p.mt = static_cast<uint8_t>(mt);
+    p.set_state_word(Page::state(PG_buddy, order, mt));
     if (tail)
         list_add_tail(mm, area.free_list[mt], pfn);
     else
@@ -136,8 +138,7 @@ std::size_t pageblock_index(const Zone& zone, uint64_t pfn) {
     FreeArea& area = zone.free_area[order];
     list_del(mm, area.free_list[mt], pfn);
     Page& p = mm[pfn];
-    p.clear(PG_buddy);
-    p.order = 0;
+    p.set_state_word(p.state_word() & ~Page::state(PG_buddy, 0xff, 0));
     area.nr_free--;
     area.nr_free_type[mt]--;
     if (order >= pageblock_order && !is_migrate_isolate(mt))
@@ -175,34 +176,42 @@ inline bool page_is_buddy(PageView mm, uint64_t zone_start, uint64_t zone_end, u
 // halves onto the lists of `mt`. Returns the pages put back.
 [[gnu::always_inline]] inline uint64_t expand(PageView mm, Zone& zone, uint64_t pfn, unsigned low,
                                               unsigned high, unsigned mt) {
-    uint64_t size = uint64_t{1} << high;
-    uint64_t nr_added = 0;
+    if (high <= low) return 0;
+    // The halves are 2^low .. 2^(high-1) pages: 2^high - 2^low in all, and
+    // those of pageblock order or more count in NR_FREE_PAGES_BLOCKS.
+    if (high > pageblock_order && !is_migrate_isolate(mt)) [[unlikely]]
+        mod_zone_page_state(zone, NR_FREE_PAGES_BLOCKS,
+                            (int64_t{1} << high) - (int64_t{1} << std::max(low, pageblock_order)));
+    const uint64_t nr_added = (uint64_t{1} << high) - (uint64_t{1} << low);
     FreeArea* area = &zone.free_area[high];
-    while (high > low) {
-        high--;
+    uint32_t state = Page::state(PG_buddy, high, mt);
+    uint32_t p = static_cast<uint32_t>(pfn);
+    uint32_t size = 1u << high;
+    // pfn is aligned to 2^high, so every upper half pfn + size (size below
+    // 2^MAX_PAGE_ORDER) is in the body of its chunk: its descriptor sits at
+    // a fixed distance from pfn's slot there, halving with each order.
+    char* base = reinterpret_cast<char*>(&mm.body(pfn));
+    std::size_t offset = std::size_t{size} * sizeof(Page);
+    do {
         area--;
         size >>= 1;
+        offset >>= 1;
+        state -= 1u << 16;  // one order down
         // add_to_free_list() at the head, in place.
-        uint32_t p = static_cast<uint32_t>(pfn + size);
-        Page& pg = mm[p];
-        pg.flags = PG_buddy;
-        pg.order = static_cast<uint8_t>(high);
-        pg.mt = static_cast<uint8_t>(mt);
+        Page& pg = *reinterpret_cast<Page*>(base + offset);
+        pg.set_state_word(state);
         PfnList& list = area->free_list[mt];
         uint32_t first = list.first;
-        pg.prev = PFN_NIL;
-        pg.next = first;
-        if (first != PFN_NIL)
-            mm[first].prev = p;
-        else
-            list.last = p;
-        list.first = p;
+        pg.set_links(first, PFN_NIL);
+        if (first != PFN_NIL) {
+            mm[first].prev = p + size;
+            list.first = p + size;
+        } else {
+            list = PfnList{p + size, p + size};
+        }
         area->nr_free++;
         area->nr_free_type[mt]++;
-        if (high >= pageblock_order && !is_migrate_isolate(mt)) [[unlikely]]
-            mod_zone_page_state(zone, NR_FREE_PAGES_BLOCKS, int64_t{1} << high);
-        nr_added += size;
-    }
+    } while (--high > low);
     return nr_added;
 }
 
@@ -305,11 +314,11 @@ uint64_t move_freepages_block(PageView mm, Zone& zone, uint64_t start_pfn, unsig
     return moved;
 }
 
-void change_pageblock_range(Zone& zone, uint64_t pfn, unsigned order, unsigned mt) {
+void change_pageblock_range(Kernel& k, Zone& zone, uint64_t pfn, unsigned order, unsigned mt) {
     uint64_t nr_blocks = (uint64_t{1} << order) >> pageblock_order;
     if (nr_blocks == 0) nr_blocks = 1;
     for (uint64_t i = 0; i < nr_blocks; i++)
-        set_pageblock_migratetype(zone, Pfn(pfn + i * pageblock_nr_pages), mt);
+        set_pageblock_migratetype(k, zone, Pfn(pfn + i * pageblock_nr_pages), mt);
 }
 
 MaybePfn try_to_claim_block(Kernel& k, Zone& zone, uint64_t pfn, unsigned current_order, unsigned order,
@@ -318,7 +327,7 @@ MaybePfn try_to_claim_block(Kernel& k, Zone& zone, uint64_t pfn, unsigned curren
     // Take ownership for orders >= pageblock_order.
     if (current_order >= pageblock_order) {
         del_page_from_free_list(mm, zone, pfn, current_order, block_type);
-        change_pageblock_range(zone, pfn, current_order, start_type);
+        change_pageblock_range(k, zone, pfn, current_order, start_type);
         uint64_t nr_added = expand(mm, zone, pfn, order, current_order, start_type);
         account_freepages(zone, static_cast<int64_t>(nr_added), start_type);
         // The block left block_type's accounting whole.
@@ -346,7 +355,7 @@ MaybePfn try_to_claim_block(Kernel& k, Zone& zone, uint64_t pfn, unsigned curren
     }
     if (free_pages + alike_pages >= (uint64_t{1} << (pageblock_order - 1))) {
         move_freepages_block(mm, zone, start_pfn, block_type, start_type);
-        set_pageblock_migratetype(zone, Pfn(start_pfn), start_type);
+        set_pageblock_migratetype(k, zone, Pfn(start_pfn), start_type);
         return rmqueue_smallest(mm, zone, order, start_type);
     }
     return std::nullopt;
@@ -391,21 +400,50 @@ MaybePfn rmqueue_cma_fallback(Kernel& k, Zone& zone, unsigned order) {
 
 // ---- pageblock flags -------------------------------------------------------------
 
-void set_pageblock_migratetype(Zone& zone, Pfn pfn, unsigned migratetype) {
+void set_pageblock_migratetype(Kernel& k, Zone& zone, Pfn pfn, unsigned migratetype) {
     uint8_t& f = zone.pageblock_flags[pageblock_index(zone, pfn.value)];
     f = static_cast<uint8_t>((f & ~0x7) | (migratetype & 0x7));
+    // The allocator's copy, for a pageblock wholly in this zone.
+    MemMap& mm = *k.mem_map;
+    uint64_t block = pfn.value >> pageblock_order;
+    if (block < mm.nr_pageblocks() && MemMap::entry_zone(mm.pageblock_slot(block)) == &zone)
+        mm.pageblock_slot(block) =
+            reinterpret_cast<uintptr_t>(&zone) | (migratetype & MemMap::kPageblockMtMask);
+}
+
+void setup_pageblock_table(Kernel& k) {
+    static_assert(alignof(Zone) > MemMap::kPageblockMtMask,
+                  "the pageblock table keeps the type in a Zone*'s low bits");
+    MemMap& mm = *k.mem_map;
+    std::vector<uint8_t> owners(mm.nr_pageblocks(), 0);
+    for (auto& node : k.nodes) {
+        for (auto& zone : node.node_zones) {
+            if (!zone.spanned_pages) continue;
+            uint64_t start = zone.zone_start_pfn.value, end = zone.zone_end_pfn().value;
+            for (uint64_t b = start >> pageblock_order;
+                 b < mm.nr_pageblocks() && (b << pageblock_order) < end; b++) {
+                bool whole = (b << pageblock_order) >= start && ((b + 1) << pageblock_order) <= end;
+                if (owners[b] < 2) owners[b]++;
+                mm.pageblock_slot(b) = whole && owners[b] == 1
+                                           ? reinterpret_cast<uintptr_t>(&zone) |
+                                                 get_pageblock_migratetype(zone, Pfn(b << pageblock_order))
+                                           : 0;
+            }
+        }
+    }
 }
 
 // ---- __rmqueue ---------------------------------------------------------------------
 
-MaybePfn rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, unsigned migratetype,
-                             unsigned alloc_flags) {
-    PageView mm = k.mem_map->view();
-    // Balance movable allocations between CMA and the rest of the zone.
-    if ((alloc_flags & ALLOC_CMA) && zone.page_state(NR_FREE_CMA) > zone.page_state(NR_FREE_PAGES) / 2) {
+// The rest of __rmqueue() when the requested type's own lists did not
+// serve (or CMA was to be tried first).
+[[gnu::noinline]] static MaybePfn rmqueue_buddy_fallback(Kernel& k, Zone& zone, unsigned order,
+                                                         unsigned migratetype, unsigned alloc_flags,
+                                                         bool cma_first) {
+    if (cma_first) {
         if (auto p = rmqueue_cma_fallback(k, zone, order)) return p;
+        if (auto p = rmqueue_smallest(k.mem_map->view(), zone, order, migratetype)) return p;
     }
-    if (auto p = rmqueue_smallest(mm, zone, order, migratetype)) return p;
     if (alloc_flags & ALLOC_CMA) {
         if (auto p = rmqueue_cma_fallback(k, zone, order)) return p;
     }
@@ -416,11 +454,78 @@ MaybePfn rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, unsigned mig
     return std::nullopt;
 }
 
+MaybePfn rmqueue_buddy_block(Kernel& k, Zone& zone, unsigned order, unsigned migratetype,
+                             unsigned alloc_flags) {
+    // Balance movable allocations between CMA and the rest of the zone.
+    bool cma_first =
+        (alloc_flags & ALLOC_CMA) && zone.page_state(NR_FREE_CMA) > zone.page_state(NR_FREE_PAGES) / 2;
+    if (!cma_first) [[likely]] {
+        if (auto p = rmqueue_smallest(k.mem_map->view(), zone, order, migratetype)) [[likely]]
+            return p;
+    }
+    return rmqueue_buddy_fallback(k, zone, order, migratetype, alloc_flags, cma_first);
+}
+
 MaybePfn rmqueue_smallest_type(Kernel& k, Zone& zone, unsigned order, unsigned migratetype) {
     return rmqueue_smallest(k.mem_map->view(), zone, order, migratetype);
 }
 
 // ---- freeing -------------------------------------------------------------------------
+
+// del_page_from_free_list() of a merging buddy whose state word is w, from
+// the list of its order it is on.
+[[gnu::always_inline]] inline void unlink_buddy(PageView mm, FreeArea* area, Page& b, uint32_t w) {
+    unsigned list_mt = w >> 24;
+    PfnList& list = area->free_list[list_mt];
+    uint32_t next = b.next, prev = b.prev;
+    if ((next & prev) == PFN_NIL) {
+        // Both ends: it was alone on the list.
+        list.first = PFN_NIL;
+        list.last = PFN_NIL;
+    } else {
+        if (prev != PFN_NIL)
+            mm[prev].next = next;
+        else
+            list.first = next;
+        if (next != PFN_NIL)
+            mm[next].prev = prev;
+        else
+            list.last = prev;
+    }
+    // Unlike list_del(), this leaves b's links as they are: b is now inside
+    // a larger free block, and links mean something only while a page is on
+    // a list (mm_types.h); joining one writes them.
+    b.set_state_word(w & ~Page::state(PG_buddy, 0xff, 0));
+    area->nr_free--;
+    area->nr_free_type[list_mt]--;
+}
+
+// The merges of __free_one_page() below pageblock order, where a buddy
+// always shares the pageblock, and so the migratetype, of the block being
+// freed: page_is_buddy() is then all there is to check, PG_buddy and the
+// order tested together in the buddy's state word. With kCheckZone false
+// the caller knows that the MAX_PAGE_ORDER block around pfn lies in the
+// zone, so no buddy can fall outside it. Returns false when a buddy was
+// not free: merging is over.
+template <bool kCheckZone>
+[[gnu::always_inline]] inline bool merge_below_pageblock(PageView mm, FreeArea*& area, uint64_t& pfn,
+                                                         unsigned& order, uint64_t& buddy_pfn,
+                                                         uint64_t zone_start, uint64_t zone_span) {
+    uint32_t expect = Page::state(PG_buddy, order, 0);
+    while (order < pageblock_order) {
+        buddy_pfn = pfn ^ (uint64_t{1} << order);
+        if (kCheckZone && buddy_pfn - zone_start >= zone_span) return false;
+        Page& b = mm[buddy_pfn];
+        uint32_t w = b.state_word();
+        if ((w & Page::state(PG_buddy, 0xff, 0)) != expect) return false;
+        unlink_buddy(mm, area, b, w);
+        pfn &= buddy_pfn;
+        order++;
+        area++;
+        expect += 1u << 16;
+    }
+    return true;
+}
 
 // __free_one_page() with fpi flags reduced to "to tail or not".
 static void free_one_page_impl(Kernel& k, Zone& zone, uint64_t pfn, unsigned order, unsigned migratetype,
@@ -431,48 +536,34 @@ static void free_one_page_impl(Kernel& k, Zone& zone, uint64_t pfn, unsigned ord
     account_freepages(zone, int64_t{1} << order, migratetype);
     uint64_t buddy_pfn = 0;
     FreeArea* area = &zone.free_area[order];
+    bool inside =
+        (pfn & ~(MAX_ORDER_NR_PAGES - 1)) >= zone_start && (pfn | (MAX_ORDER_NR_PAGES - 1)) < zone_end;
+    bool more = inside ? merge_below_pageblock<false>(mm, area, pfn, order, buddy_pfn, zone_start, zone_span)
+                       : merge_below_pageblock<true>(mm, area, pfn, order, buddy_pfn, zone_start, zone_span);
+    if (!more) goto merged;
     while (order < MAX_PAGE_ORDER) {
-        unsigned buddy_mt = migratetype;
         buddy_pfn = pfn ^ (uint64_t{1} << order);
-        // page_is_buddy(), with the zone check as one unsigned comparison.
         if (buddy_pfn - zone_start >= zone_span) break;
         Page& b = mm[buddy_pfn];
-        if (!(b.flags & PG_buddy) || b.order != order) break;
-        if (order >= pageblock_order) [[unlikely]] {
-            // Never merge a pageblock of an unmergeable type (isolated,
-            // CMA, highatomic) with a block of another type.
-            buddy_mt = get_pageblock_migratetype(zone, Pfn(buddy_pfn));
-            if (migratetype != buddy_mt &&
-                (!migratetype_is_mergeable(migratetype) || !migratetype_is_mergeable(buddy_mt)))
-                break;
-        }
-        // del_page_from_free_list() of the buddy, from the list it is on.
-        unsigned list_mt = b.mt;
-        PfnList& list = area->free_list[list_mt];
-        uint32_t next = b.next, prev = b.prev;
-        if (prev != PFN_NIL)
-            mm[prev].next = next;
-        else
-            list.first = next;
-        if (next != PFN_NIL)
-            mm[next].prev = prev;
-        else
-            list.last = prev;
-        b.next = b.prev = 0;
-        b.flags = static_cast<uint16_t>(b.flags & ~PG_buddy);
-        b.order = 0;
-        area->nr_free--;
-        area->nr_free_type[list_mt]--;
-        if (order >= pageblock_order) [[unlikely]] {
-            if (!is_migrate_isolate(list_mt))
-                mod_zone_page_state(zone, NR_FREE_PAGES_BLOCKS, -(int64_t{1} << order));
-            if (buddy_mt != migratetype) set_pageblock_migratetype(zone, Pfn(buddy_pfn), migratetype);
-        }
+        uint32_t w = b.state_word();
+        if ((w & Page::state(PG_buddy, 0xff, 0)) != Page::state(PG_buddy, order, 0)) break;
+        // Never merge a pageblock of an unmergeable type (isolated, CMA,
+        // highatomic) with a block of another type.
+        unsigned buddy_mt = get_pageblock_migratetype(zone, Pfn(buddy_pfn));
+        if (migratetype != buddy_mt &&
+            (!migratetype_is_mergeable(migratetype) || !migratetype_is_mergeable(buddy_mt)))
+            break;
+        unsigned list_mt = w >> 24;
+        unlink_buddy(mm, area, b, w);
+        if (!is_migrate_isolate(list_mt))
+            mod_zone_page_state(zone, NR_FREE_PAGES_BLOCKS, -(int64_t{1} << order));
+        if (buddy_mt != migratetype) set_pageblock_migratetype(k, zone, Pfn(buddy_pfn), migratetype);
         pfn &= buddy_pfn;
         order++;
         area++;
     }
 
+merged:
     bool to_tail;
     if (fpi_to_tail) {
         to_tail = true;
@@ -620,14 +711,33 @@ void validate_page_alloc(const Kernel& k) {
             check(free_cma == zone.vm_stat[NR_FREE_CMA], zn + ": NR_FREE_CMA is wrong");
             check(free_highatomic == zone.nr_free_highatomic, zn + ": nr_free_highatomic is wrong");
 
+            // The allocator's pageblock table agrees with the zone.
+            for (uint64_t pfn = zone.zone_start_pfn.value & ~(pageblock_nr_pages - 1);
+                 pfn < zone.zone_end_pfn().value; pfn += pageblock_nr_pages) {
+                uintptr_t e = mm.pageblock_entry(pfn);
+                bool whole =
+                    pfn >= zone.zone_start_pfn.value && pfn + pageblock_nr_pages <= zone.zone_end_pfn().value;
+                check(!e || (whole && MemMap::entry_zone(e) == &zone &&
+                             MemMap::entry_migratetype(e) == get_pageblock_migratetype(zone, Pfn(pfn))),
+                      fmt::format("{}: the pageblock table disagrees at pfn {:#x}", zn, pfn));
+            }
+
             int64_t pcp_total = 0;
             for (const auto& pcp : zone.pcp) {
                 int64_t count = 0;
                 for (unsigned i = 0; i < NR_PCP_LISTS; i++) {
                     unsigned order = i >= NR_LOWORDER_PCP_LISTS ? HPAGE_PMD_ORDER : i / MIGRATE_PCPTYPES;
-                    for (uint32_t p = pcp.lists[i].first; p != PFN_NIL; p = mm[p].next) {
+                    const PcpList& list = pcp.lists[i];
+                    check(list.ring.empty()
+                              ? list.mask == 0 && list.size() == 0
+                              : list.ring.size() == list.mask + std::size_t{1} && list.size() <= list.mask,
+                          zn + ": pcp ring bookkeeping is wrong");
+                    for (uint32_t n = 0; n < list.size(); n++) {
+                        uint32_t p = list.at(n);
                         check(mm[p].test(PG_pcp) && !mm[p].test(PG_buddy), zn + ": bad page on a pcp list");
                         check(mm[p].order == order, zn + ": pcp page of the wrong order");
+                        check(i >= NR_LOWORDER_PCP_LISTS || mm[p].mt == i % MIGRATE_PCPTYPES,
+                              zn + ": pcp page on the wrong migratetype's list");
                         for (uint64_t j = 0; j < (uint64_t{1} << order); j++) {
                             uint64_t off = p + j - zone.zone_start_pfn.value;
                             check(off < seen.size() && !seen[off],

@@ -45,11 +45,12 @@ inline constexpr unsigned ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE |
 // Allocates 2^order contiguous pages. nid < 0 means the node of the current
 // CPU. Returns the first pfn, or nullopt after the slow path gave up (the
 // failure is reported in the kernel log unless __GFP_NOWARN). With
-// __GFP_COMP the block becomes a compound page.
-MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid = -1);
+// __GFP_COMP the block becomes a compound page. Inline, with its common
+// case: see page_alloc_pcp.h.
+inline MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid = -1);
 
 // Frees a block allocated with alloc_pages() with the same order.
-void free_pages(Kernel& k, Pfn pfn, unsigned order);
+inline void free_pages(Kernel& k, Pfn pfn, unsigned order);
 
 // ---- the buddy core (page_alloc.cpp) ---------------------------------------
 
@@ -74,7 +75,11 @@ inline unsigned get_pageblock_migratetype(const Zone& zone, Pfn pfn) {
     uint64_t first_block = zone.zone_start_pfn.value >> pageblock_order;
     return zone.pageblock_flags[(pfn.value >> pageblock_order) - first_block] & 0x7;
 }
-void set_pageblock_migratetype(Zone& zone, Pfn pfn, unsigned migratetype);
+// Sets the pageblock's type in the zone and in the allocator's pageblock
+// table (MemMap::pageblock_entry()).
+void set_pageblock_migratetype(Kernel& k, Zone& zone, Pfn pfn, unsigned migratetype);
+// Fills the pageblock table from the zones (setup_alloc_fastpath() calls it).
+void setup_pageblock_table(Kernel& k);
 
 // ---- per-CPU lists (page_alloc_pcp.cpp) -------------------------------------
 
@@ -171,3 +176,6 @@ void show_mem(Kernel& k);
 void validate_page_alloc(const Kernel& k);
 
 }  // namespace mmsim
+
+// The inline fast paths of alloc_pages() and free_pages().
+#include "mm/page_alloc_pcp.h"

@@ -41,30 +41,6 @@ unsigned pindex_to_order(unsigned pindex) {
     return pindex >= NR_LOWORDER_PCP_LISTS ? HPAGE_PMD_ORDER : pindex / MIGRATE_PCPTYPES;
 }
 
-void pcp_list_add_tail(MemMap& mm, PfnList& list, uint64_t pfn) {
-    Page& p = mm[pfn];
-    p.next = PFN_NIL;
-    p.prev = list.last;
-    if (list.last != PFN_NIL)
-        mm[list.last].next = static_cast<uint32_t>(pfn);
-    else
-        list.first = static_cast<uint32_t>(pfn);
-    list.last = static_cast<uint32_t>(pfn);
-}
-
-void pcp_list_del(MemMap& mm, PfnList& list, uint64_t pfn) {
-    Page& p = mm[pfn];
-    if (p.prev != PFN_NIL)
-        mm[p.prev].next = p.next;
-    else
-        list.first = p.next;
-    if (p.next != PFN_NIL)
-        mm[p.next].prev = p.prev;
-    else
-        list.last = p.prev;
-    p.next = p.prev = 0;
-}
-
 // nr_pcp_alloc(): how many pages to pull from the buddy on a refill.
 int nr_pcp_alloc(PerCpuPages& pcp, const Zone& zone, unsigned order) {
     int base_batch = pcp.batch;
@@ -91,6 +67,35 @@ int nr_pcp_alloc(PerCpuPages& pcp, const Zone& zone, unsigned order) {
     return batch;
 }
 
+// nr_pcp_high(): the current high limit, adjusted on the way.
+int nr_pcp_high(PerCpuPages& pcp, const Zone& zone, int batch, bool free_high) {
+    int high_min = pcp.high_min;
+    int high_max = pcp.high_max;
+    int high = pcp.high = std::clamp(pcp.high, high_min, high_max);
+    if (!high) return 0;
+    if (free_high) {
+        pcp.high = std::max(high - (batch << PCP_BATCH_SCALE_MAX), high_min);
+        return 0;
+    }
+    // Under reclaim, keep few pages on pcp lists.
+    if (zone.flags & ZONE_RECLAIM_ACTIVE) {
+        int free_count = std::max(pcp.free_count, batch);
+        pcp.high = std::max(high - free_count, high_min);
+        return std::min(batch << 2, pcp.high);
+    }
+    if (high_min == high_max) return high;
+    if (zone.flags & ZONE_BELOW_HIGH) {
+        int free_count = std::max(pcp.free_count, batch);
+        pcp.high = std::max(high - free_count, high_min);
+        high = std::max(pcp.high, high_min);
+    } else if (pcp.count >= high) {
+        int need_high = pcp.free_count + batch;
+        // high must hold a batch of freed pages.
+        if (pcp.high < need_high) pcp.high = std::clamp(need_high, high_min, high_max);
+    }
+    return high;
+}
+
 // nr_pcp_free(): how many pages to return to the buddy.
 int nr_pcp_free(const PerCpuPages& pcp, int batch, int high, bool free_high) {
     if (free_high) return std::min(pcp.count, batch << PCP_BATCH_SCALE_MAX);
@@ -115,11 +120,10 @@ void free_pcppages_bulk(Kernel& k, Zone& zone, PerCpuPages& pcp, int count, unsi
         } while (pcp.lists[idx].empty());
         unsigned order = pindex_to_order(static_cast<unsigned>(idx));
         int nr_pages = 1 << order;
-        PfnList& list = pcp.lists[idx];
+        PcpList& list = pcp.lists[idx];
         do {
-            uint64_t pfn = list.last;
+            uint64_t pfn = list.pop_back();
             unsigned mt = get_pageblock_migratetype(zone, Pfn(pfn));
-            pcp_list_del(mm, list, pfn);
             mm[pfn].clear(PG_pcp);
             mm[pfn].order = 0;
             count -= nr_pages;
@@ -131,8 +135,17 @@ void free_pcppages_bulk(Kernel& k, Zone& zone, PerCpuPages& pcp, int count, unsi
 
 }  // namespace
 
+void PcpList::grow() {
+    std::size_t cap = std::max<std::size_t>(64, ring.size() * 2);
+    std::vector<uint32_t> bigger(cap);
+    for (uint32_t i = 0; i < len; i++) bigger[i] = at(i);
+    ring.swap(bigger);
+    head = 0;
+    mask = static_cast<uint32_t>(cap - 1);
+}
+
 bool rmqueue_pcplist_refill(Kernel& k, Zone& zone, PerCpuPages& pcp, unsigned order, unsigned migratetype,
-                            unsigned alloc_flags, PfnList& list) {
+                            unsigned alloc_flags, PcpList& list) {
     MemMap& mm = *k.mem_map;
     int batch = nr_pcp_alloc(pcp, zone, order);
     // rmqueue_bulk(): pages arrive in physical order and go to the tail.
@@ -141,18 +154,18 @@ bool rmqueue_pcplist_refill(Kernel& k, Zone& zone, PerCpuPages& pcp, unsigned or
         auto p = rmqueue_buddy_block(k, zone, order, migratetype, alloc_flags);
         if (!p) break;
         Page& pg = mm[p->value];
-        pg.set(PG_pcp);
-        pg.order = static_cast<uint8_t>(order);
-        pg.mt = static_cast<uint8_t>(migratetype);
-        pcp_list_add_tail(mm, list, p->value);
+        pg.set_state_word((pg.state_word() & 0xffffu) | Page::state(PG_pcp, order, migratetype));
+        list.push_back(static_cast<uint32_t>(p->value));
         alloced++;
     }
     pcp.count += alloced << order;
     return !list.empty();
 }
 
-void free_frozen_page_flush(Kernel& k, Zone& zone, PerCpuPages& pcp, int batch, int high, bool free_high,
-                            unsigned pindex) {
+void free_frozen_page_high(Kernel& k, Zone& zone, PerCpuPages& pcp, bool free_high, unsigned pindex) {
+    int batch = pcp.batch;
+    int high = nr_pcp_high(pcp, zone, batch, free_high);
+    if (pcp.count < high) return;
     free_pcppages_bulk(k, zone, pcp, nr_pcp_free(pcp, batch, high, free_high), pindex);
     if ((zone.flags & ZONE_BELOW_HIGH) &&
         zone_watermark_ok(zone, 0, zone.high_wmark_pages(), static_cast<unsigned>(k.nr_zone_types() - 1), 0,

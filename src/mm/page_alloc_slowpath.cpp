@@ -149,11 +149,6 @@ void wake_all_kswapds(Kernel& k, unsigned order, gfp_t gfp, const AllocContext& 
     return page;
 }
 
-[[gnu::noinline]] void wake_boosted_kswapd(Kernel& k, Zone& zone) {
-    zone.flags &= ~ZONE_BOOSTED_WATERMARK;
-    wakeup_kswapd(k, zone, 0, 0, zone.idx);
-}
-
 // rmqueue(): pcp lists for small orders, the buddy otherwise.
 inline MaybePfn rmqueue(Kernel& k, Zone& preferred, Zone& zone, unsigned order, unsigned alloc_flags,
                         unsigned migratetype) {
@@ -510,7 +505,12 @@ inline void prep_new_page(Kernel& k, uint64_t pfn, unsigned order, gfp_t gfp) {
 
 }  // namespace
 
-MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
+void wake_boosted_kswapd(Kernel& k, Zone& zone) {
+    zone.flags &= ~ZONE_BOOSTED_WATERMARK;
+    wakeup_kswapd(k, zone, 0, 0, zone.idx);
+}
+
+MaybePfn alloc_pages_general(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     if (auto page = alloc_pages_pcp_fast(k, gfp, order, nid)) [[likely]] {
         prep_new_page(k, page->value, order, gfp);
         if (k.debug_vm) [[unlikely]]
@@ -520,7 +520,7 @@ MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     return alloc_frozen_pages(k, gfp, order, nid);
 }
 
-void free_pages(Kernel& k, Pfn pfn, unsigned order) {
+void free_pages_general(Kernel& k, Pfn pfn, unsigned order) {
     MemMap& mm = *k.mem_map;
     Zone& zone = pfn_zone(k, pfn);
     Page& head = mm[pfn.value];
@@ -551,6 +551,7 @@ void free_pages(Kernel& k, Pfn pfn, unsigned order) {
 ReclaimHooks& reclaim_hooks(Kernel& k) { return *k.hooks; }
 
 void setup_alloc_fastpath(Kernel& k) {
+    setup_pageblock_table(k);
     int dma32 = k.zone_index_of(ZoneKind::DMA32);
     for (auto& node : k.nodes) {
         for (auto& zone : node.node_zones) {
@@ -571,6 +572,13 @@ void setup_alloc_fastpath(Kernel& k) {
         };
         first(node.zonelist_fallback, node.first_fallback);
         first(node.zonelist_nofallback, node.first_nofallback);
+        for (unsigned h = 0; h < MAX_NR_ZONES_LIMIT; h++) {
+            int f = node.first_fallback[h], nf = node.first_nofallback[h];
+            node.preferred_zone[0][h] =
+                f < 0 ? nullptr : node.zonelist_fallback[static_cast<unsigned>(f)].zone;
+            node.preferred_zone[1][h] =
+                nf < 0 ? nullptr : node.zonelist_nofallback[static_cast<unsigned>(nf)].zone;
+        }
     }
 }
 
