@@ -22,6 +22,7 @@
 #include "kernel/kernel.h"
 #include "kernel/task.h"
 #include "machine/machine.h"
+#include "mm/memory_fast.h"
 #include "mm/mm.h"
 #include "mm/mm_init.h"
 #include "mm/tlb.h"
@@ -81,7 +82,12 @@ uint64_t host_rss_bytes() {
 // `pages` pages of one mapping, written once (so their entries are
 // writable and dirty), then accessed in a shuffled order that repeats: the
 // whole working set stays in the TLB, so every access is a hit.
-void run_tlb_hits(benchmark::State& state, uint64_t pages, Access how) {
+// How the loop calls the access path: access_memory() (one call per
+// access, as single accesses do) or access_memory_inline() (memory_fast.h,
+// as loops over many accesses do).
+enum class Call { Function, Inline };
+
+void run_tlb_hits(benchmark::State& state, uint64_t pages, Access how, Call call = Call::Function) {
     auto k = boot(256ull << 20);
     Task& t = new_process(*k);
     uint64_t base = map_anon(*k, t, pages * PAGE_SIZE);
@@ -102,9 +108,16 @@ void run_tlb_hits(benchmark::State& state, uint64_t pages, Access how) {
     const Nanos sim_before = k->clock.now();
     std::size_t i = 0;
     Kernel& kr = *k;
-    for (auto _ : state) {
-        VmFault f = access_memory(kr, t, addrs[i++ & (addrs.size() - 1)], how);
-        benchmark::DoNotOptimize(f);
+    if (call == Call::Inline) {
+        for (auto _ : state) {
+            VmFault f = access_memory_inline(kr, t, addrs[i++ & (addrs.size() - 1)], how);
+            benchmark::DoNotOptimize(f);
+        }
+    } else {
+        for (auto _ : state) {
+            VmFault f = access_memory(kr, t, addrs[i++ & (addrs.size() - 1)], how);
+            benchmark::DoNotOptimize(f);
+        }
     }
     const TlbLookupCounts d = k->tlbs[0].counters.lookups - before.lookups;
     const double n = static_cast<double>(d.lookups());
@@ -124,6 +137,14 @@ static void BM_AccessL1HitRead(benchmark::State& state) { run_tlb_hits(state, 48
 BENCHMARK(BM_AccessL1HitRead);
 static void BM_AccessL1HitWrite(benchmark::State& state) { run_tlb_hits(state, 48, Access::Write); }
 BENCHMARK(BM_AccessL1HitWrite);
+static void BM_AccessL1HitReadInline(benchmark::State& state) {
+    run_tlb_hits(state, 48, Access::Read, Call::Inline);
+}
+BENCHMARK(BM_AccessL1HitReadInline);
+static void BM_AccessL1HitWriteInline(benchmark::State& state) {
+    run_tlb_hits(state, 48, Access::Write, Call::Inline);
+}
+BENCHMARK(BM_AccessL1HitWriteInline);
 // 1024 pages: the L1 misses, the STLB hits and refills the L1.
 static void BM_AccessStlbHitRead(benchmark::State& state) { run_tlb_hits(state, 1024, Access::Read); }
 BENCHMARK(BM_AccessStlbHitRead);

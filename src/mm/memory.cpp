@@ -43,6 +43,7 @@
 #include "kernel/task.h"
 #include "mm/filemap.h"
 #include "mm/memmap.h"
+#include "mm/memory_fast.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
 #include "mm/pgtable.h"
@@ -69,7 +70,7 @@ MmCounter counter_for(const Page& p, const Inode* file) {
 // and the zone's write-pending count; shmem pages are not written back, so
 // not counted.
 void mark_page_dirty(Kernel& k, Pfn pfn, const Inode* file) {
-    Page& p = k.page(pfn);
+    Page& p = page_of(k, pfn);
     if (p.test(PG_dirty)) return;
     p.set(PG_dirty);
     if (file && !file->shmem) {
@@ -97,7 +98,7 @@ MaybePfn alloc_anon_page(Kernel& k, bool zero) {
     // vma_alloc_zeroed_movable_folio(): GFP_HIGHUSER_MOVABLE | __GFP_ZERO.
     MaybePfn pfn = alloc_pages(k, zero ? GFP_HIGHUSER_MOVABLE | __GFP_ZERO : GFP_HIGHUSER_MOVABLE, 0);
     if (!pfn) return pfn;
-    k.page(*pfn).refcount = 1;
+    page_of(k, *pfn).refcount = 1;
     k.clock.charge(zero ? k.costs.page_zero : k.costs.page_copy);
     return pfn;
 }
@@ -123,7 +124,7 @@ VmFault do_anonymous_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint
 // Maps a page-cache page read-only (or writable for a shared writable
 // area) and accounts it: finish_fault() / set_pte_range().
 void map_file_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* pte, Pfn pfn, bool write) {
-    Page& p = k.page(pfn);
+    Page& p = page_of(k, pfn);
     p.refcount++;
     page_add_file_rmap(k, pfn);
     mm.add_mm_counter(counter_for(p, vma.vm_file), 1);
@@ -150,7 +151,7 @@ void do_fault_around(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr) {
         uint64_t index = vma.linear_page_index(a);
         if (index >= file_pages) break;
         MaybePfn pfn = filemap_get_page(k, file, index);
-        if (!pfn || !k.page(*pfn).test(PG_uptodate)) continue;
+        if (!pfn || !page_of(k, *pfn).test(PG_uptodate)) continue;
         uint64_t* pte = pte_lookup(k, mm, a);
         if (!pte || !pte_none(*pte)) continue;
         map_file_page(k, mm, vma, a, pte, *pfn, false);
@@ -201,7 +202,7 @@ VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
     }
     if (!pte_special(e)) {
         Pfn pfn = pte_pfn(e);
-        Page& p = k.page(pfn);
+        Page& p = page_of(k, pfn);
         // wp_can_reuse_anon_folio(): an anonymous page only this entry holds.
         if (p.test(PG_anon) && p.refcount == 1 && p.mapcount == 1) {
             *pte = e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
@@ -217,7 +218,7 @@ VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
     page_add_new_anon_rmap(k, *copy, vma, addr);
     if (!from_zero) {
         Pfn old = pte_pfn(e);
-        Page& op = k.page(old);
+        Page& op = page_of(k, old);
         MmCounter c = counter_for(op, vma.vm_file);
         if (c != MM_ANONPAGES) {
             mm.add_mm_counter(c, -1);
@@ -245,7 +246,7 @@ bool access_error(const Vma& vma, unsigned flags) {
 
 // mlock_folio()/munlock_folio(): VM_LOCKED areas keep their pages mlocked.
 void mlock_page(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
+    Page& p = page_of(k, pfn);
     if (p.test(PG_mlocked)) return;
     p.set(PG_mlocked);
     mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, 1);
@@ -253,7 +254,7 @@ void mlock_page(Kernel& k, Pfn pfn) {
 }
 
 void munlock_page(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
+    Page& p = page_of(k, pfn);
     if (!p.test(PG_mlocked)) return;
     p.clear(PG_mlocked);
     mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, -1);
@@ -275,7 +276,7 @@ void vm_init(Kernel& k) {
 }
 
 void put_page(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
+    Page& p = page_of(k, pfn);
     if (p.refcount == 0) throw std::logic_error("put_page: page already free");
     if (--p.refcount) return;
     if (p.test(PG_mlocked)) munlock_page(k, pfn);
@@ -327,18 +328,24 @@ VmFault handle_mm_fault(Kernel& k, Task& t, uint64_t addr, unsigned flags) {
     return r;
 }
 
-VmFault access_memory(Kernel& k, Task& t, uint64_t addr, Access how) {
+// access_memory() past the L1 hit: the switch to the task's mm, the full
+// TLB lookup, the walk and the faults.
+VmFault access_memory_miss(Kernel& k, Task& t, uint64_t addr, Access how) {
     MmStruct& mm = *t.mm;
     bool write = how == Access::Write;
     bool exec = how == Access::Exec;
     CpuTlb& tlb = k.tlbs[static_cast<std::size_t>(t.cpu)];
     if (tlb.state.loaded_mm != &mm.tlb) switch_mm(k.tlbs, static_cast<unsigned>(t.cpu), mm.tlb);
-    TlbAccess ta = write ? TlbAccess::Write : exec ? TlbAccess::Exec : TlbAccess::Read;
+    TlbAccess ta = static_cast<TlbAccess>(how);
     TlbResult hit = tlb_lookup(tlb, VirtAddr(addr), ta);
-    if (hit.hit()) [[likely]] {
+    if (hit.hit()) {
         k.clock.charge(hit.outcome == TlbOutcome::L1Hit ? k.costs.tlb_hit : k.costs.stlb_hit);
         return VmFault::Minor;
     }
+    // After a miss or a refused access neither TLB level holds the page
+    // (a refusal drops it), and nothing below fills the TLB: the fill can
+    // skip looking for an old entry. A dirty-bit walk found it cached.
+    const bool absent = hit.outcome != TlbOutcome::DirtyUpdate;
     // Walk; fault until the entry allows the access. A read fault can map
     // the zero page that a later write replaces, so allow a few rounds.
     VmFault outcome = VmFault::Minor;
@@ -349,7 +356,12 @@ VmFault access_memory(Kernel& k, Task& t, uint64_t addr, Access how) {
             // The CPU sets the accessed bit on a walk and the dirty bit on a
             // write, then caches the translation.
             *pte |= _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
-            tlb_fill(tlb, VirtAddr(addr), pte_pfn(*pte), tlb_flags_from_pte(*pte));
+            const uint64_t vpn = addr >> PAGE_SHIFT;
+            const uint16_t pcid = tlb_pcid_for(tlb, VirtAddr(addr));
+            if (absent)
+                tlb.insert_new(vpn, pcid, pte_pfn(*pte), tlb_flags_from_pte(*pte));
+            else
+                tlb.insert(vpn, pcid, pte_pfn(*pte), tlb_flags_from_pte(*pte));
             return outcome;
         }
         unsigned flags =
@@ -359,6 +371,10 @@ VmFault access_memory(Kernel& k, Task& t, uint64_t addr, Access how) {
         if (r == VmFault::Major) outcome = r;
     }
     throw std::logic_error("access_memory: the fault did not make the access possible");
+}
+
+VmFault access_memory(Kernel& k, Task& t, uint64_t addr, Access how) {
+    return access_memory_inline(k, t, addr, how);
 }
 
 VmFault populate_range(Kernel& k, Task& t, uint64_t start, uint64_t end, bool write) {
@@ -384,7 +400,7 @@ void zap_page_range(Kernel& k, MmStruct& mm, Vma& vma, uint64_t start, uint64_t 
             return;
         }
         Pfn pfn = pte_pfn(e);
-        Page& p = k.page(pfn);
+        Page& p = page_of(k, pfn);
         mm.add_mm_counter(counter_for(p, vma.vm_file), -1);
         if (!p.test(PG_anon) && pte_dirty(e)) mark_page_dirty(k, pfn, vma.vm_file);
         e = 0;
@@ -415,7 +431,7 @@ Result<void> copy_page_range(Kernel& k, MmStruct& dst_mm, Vma& dst, MmStruct& sr
         if (src.vm_flags & VM_SHARED) ne &= ~_PAGE_DIRTY;
         if (!pte_special(e)) {
             Pfn pfn = pte_pfn(e);
-            Page& p = k.page(pfn);
+            Page& p = page_of(k, pfn);
             if (p.test(PG_anon)) {
                 page_dup_rmap(k, pfn);
             } else {
@@ -470,7 +486,7 @@ void validate_vm(const Kernel& kc) {
                     return;
                 }
                 Pfn pfn = pte_pfn(e);
-                const Page& p = k.page(pfn);
+                const Page& p = page_of(k, pfn);
                 maps[pfn.value]++;
                 if (p.test(PG_anon) && pte_write(e)) writable_anon[pfn.value]++;
                 rss[counter_for(p, v->vm_file)]++;
@@ -499,7 +515,7 @@ void validate_vm(const Kernel& kc) {
         fail("NR_PAGETABLE " + std::to_string(nr_pt) + " != tables " + std::to_string(tables));
     int64_t anon_mapped = 0, file_mapped = 0;
     for (auto& [pfn, n] : maps) {
-        const Page& p = k.page(Pfn(pfn));
+        const Page& p = page_of(k, Pfn(pfn));
         if (p.mapcount != n)
             fail("pfn " + std::to_string(pfn) + " mapcount " + std::to_string(p.mapcount) + " but " +
                  std::to_string(n) + " entries");
@@ -516,7 +532,7 @@ void validate_vm(const Kernel& kc) {
         if (found != n) fail("rmap finds " + std::to_string(found) + " of " + std::to_string(n) + " entries");
     }
     for (auto& [pfn, n] : writable_anon)
-        if (n > 1 || k.page(Pfn(pfn)).mapcount > 1) fail("anonymous page writable while shared");
+        if (n > 1 || page_of(k, Pfn(pfn)).mapcount > 1) fail("anonymous page writable while shared");
     if (k.global_node_page_state(NR_ANON_PAGES) != anon_mapped)
         fail("NR_ANON_MAPPED differs from mapped anon pages");
     if (k.global_node_page_state(NR_MAPPED) != file_mapped)

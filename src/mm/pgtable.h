@@ -92,7 +92,15 @@ inline uint64_t pfn_pte(Pfn pfn, uint64_t prot) { return (pfn.value << PAGE_SHIF
 // vm_get_page_prot(): the entry bits for an area's rights. Private
 // writable areas start write-protected (copy-on-write); only shared
 // writable ones get _PAGE_RW up front (protection_map[] of x86).
-uint64_t vm_get_page_prot(uint64_t vm_flags);
+inline uint64_t vm_get_page_prot(uint64_t vm_flags) {
+    // x86's protection_map[]: PAGE_NONE is _PAGE_PROTNONE without
+    // _PAGE_PRESENT, so the CPU faults while the page stays mapped.
+    if (!(vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) return _PAGE_PROTNONE | _PAGE_ACCESSED | _PAGE_NX;
+    uint64_t prot = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+    if ((vm_flags & VM_WRITE) && (vm_flags & VM_SHARED)) prot |= _PAGE_RW;
+    if (!(vm_flags & VM_EXEC)) prot |= _PAGE_NX;
+    return prot;
+}
 
 // The host storage of table contents, indexed by slot.
 using PtTable = std::array<uint64_t, PTRS_PER_TABLE>;
@@ -109,8 +117,12 @@ private:
     std::vector<uint32_t> m_free;
 };
 
+// The descriptor of a pfn: Kernel::page() inlined, for the hot paths.
+inline Page& page_of(Kernel& k, Pfn pfn) { return (*k.mem_map)[pfn.value]; }
+inline const Page& page_of(const Kernel& k, Pfn pfn) { return (*k.mem_map)[pfn.value]; }
+
 // The table behind a table page's pfn.
-inline PtTable& pt_table(Kernel& k, Pfn pfn) { return k.page_tables->table(k.page(pfn).index); }
+inline PtTable& pt_table(Kernel& k, Pfn pfn) { return k.page_tables->table((*k.mem_map)[pfn.value].index); }
 inline const PtTable& pt_table(const Kernel& k, Pfn pfn) {
     return k.page_tables->table((*k.mem_map)[pfn.value].index);
 }
@@ -121,13 +133,28 @@ Result<void> pgd_alloc(Kernel& k, MmStruct& mm);
 // pgd_free(): after every lower table is gone (exit_mmap).
 void pgd_free(Kernel& k, MmStruct& mm);
 
+// The walks below remember the PTE table they end in (MmStruct::
+// pt_cache_*), so the next walk within the same 2 MiB is one comparison.
+// These do the full walk and refill that cache.
+const uint64_t* pte_lookup_walk(const Kernel& k, const MmStruct& mm, uint64_t addr);
+uint64_t* pte_alloc_walk(Kernel& k, MmStruct& mm, uint64_t addr);
+
 // The PTE slot for addr, or nullptr if a table on the way is missing.
-uint64_t* pte_lookup(Kernel& k, MmStruct& mm, uint64_t addr);
-const uint64_t* pte_lookup(const Kernel& k, const MmStruct& mm, uint64_t addr);
+inline const uint64_t* pte_lookup(const Kernel& k, const MmStruct& mm, uint64_t addr) {
+    if ((addr & PMD_MASK) == mm.pt_cache_base) return mm.pt_cache_table + pte_index(addr);
+    return pte_lookup_walk(k, mm, addr);
+}
+inline uint64_t* pte_lookup(Kernel& k, MmStruct& mm, uint64_t addr) {
+    return const_cast<uint64_t*>(
+        pte_lookup(static_cast<const Kernel&>(k), static_cast<const MmStruct&>(mm), addr));
+}
 // The PTE slot for addr, allocating missing tables (__pud_alloc,
 // __pmd_alloc, __pte_alloc). nullptr when a table page cannot be
 // allocated (the fault returns VM_FAULT_OOM).
-uint64_t* pte_alloc(Kernel& k, MmStruct& mm, uint64_t addr);
+inline uint64_t* pte_alloc(Kernel& k, MmStruct& mm, uint64_t addr) {
+    if ((addr & PMD_MASK) == mm.pt_cache_base) return mm.pt_cache_table + pte_index(addr);
+    return pte_alloc_walk(k, mm, addr);
+}
 
 // free_pgd_range(): frees the tables mapping [addr, end) whose whole span
 // lies inside [floor, ceiling) (ceiling 0 means the top of the address

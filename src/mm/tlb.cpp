@@ -164,24 +164,36 @@ void TlbLevel::configure(unsigned entries, unsigned nr_ways) {
 }
 
 unsigned TlbLevel::victim(uint64_t set) const {
-    const uint64_t* tags = tag.data() + set * ways;
-    for (unsigned w = 0; w < ways; w++)
-        if (tags[w] == TLB_TAG_INVALID) return w;
     if (use_plru) {
+        const uint64_t* tags = tag.data() + set * ways;
+        for (unsigned w = 0; w < ways; w++)
+            if (tags[w] == TLB_TAG_INVALID) return w;
         unsigned node = 1;
         while (node < ways) node = 2 * node + static_cast<unsigned>((plru[set] >> node) & 1);
         return node - ways;
     }
+    // An empty way has stamp 0 and a valid one a stamp of at least 1, all
+    // different (validate_tlb() checks both), so the first way with the
+    // lowest stamp is the first empty way if there is one, else the least
+    // recently used: one pass, no branch on the data.
     const uint64_t* st = stamp.data() + set * ways;
-    return static_cast<unsigned>(std::min_element(st, st + ways) - st);
+    unsigned best = 0;
+    uint64_t lowest = st[0];
+    for (unsigned w = 1; w < ways; w++) {
+        const bool lower = st[w] < lowest;
+        lowest = lower ? st[w] : lowest;
+        best = lower ? w : best;
+    }
+    return best;
 }
 
-void TlbLevel::insert(uint64_t set, uint64_t t, uint64_t d) {
+unsigned TlbLevel::insert(uint64_t set, uint64_t t, uint64_t d) {
     int found = find(set, t);
     unsigned w = found >= 0 ? static_cast<unsigned>(found) : victim(set);
     tag[set * ways + w] = t;
     data[set * ways + w] = d;
     touch(set, w);
+    return w;
 }
 
 void TlbLevel::invalidate_way(uint64_t set, unsigned way) {
@@ -219,6 +231,20 @@ CpuTlb::CpuTlb(unsigned cpu, std::shared_ptr<TlbShared> shared) : m_cpu(cpu), m_
     const TlbSpec& s = m_shared->spec;
     m_l1.configure(s.l1_entries, s.l1_ways);
     m_stlb.configure(s.l2_entries, s.l2_ways);
+    m_l1_not_4way_plru = !(m_l1.ways == 4 && m_l1.use_plru && s.l1_entries <= kL1HintSlots);
+    if (!m_l1_not_4way_plru)
+        for (unsigned w = 0; w < 4; w++) {
+            if (m_l1.path_mask[w] != kPlru4[w].mask || m_l1.path_bits[w] != kPlru4[w].bits)
+                throw std::logic_error("TLB: the 4-way PLRU table differs from configure()'s");
+            m_plru4_keep[w] = ~kPlru4[w].mask;
+            m_plru4_set[w] = kPlru4[w].bits;
+        }
+    for (unsigned a = 0; a < 3; a++) {
+        const Need n = need(static_cast<TlbAccess>(a), 0);
+        m_user_need_mask[a] = n.mask;
+        m_user_need_bits[a] = n.bits;
+    }
+    set_user_pcid(m_user_pcid);
 }
 
 TlbResult CpuTlb::lookup_stlb(uint64_t vpn, uint16_t pcid, TlbAccess access) {
@@ -233,7 +259,8 @@ TlbResult CpuTlb::lookup_stlb(uint64_t vpn, uint16_t pcid, TlbAccess access) {
     const Need n = need(access, pcid);
     if ((d & n.mask) != n.bits) return refused(vpn, pcid, access, d);
     m_stlb.touch(set, static_cast<unsigned>(w));
-    m_l1.insert(m_l1.set_of(vpn), t, d);
+    const uint64_t l1_set = m_l1.set_of(vpn);
+    note_l1_slot(vpn, l1_set, m_l1.insert_new(l1_set, t, d));  // lookup() just missed it in the L1
     counters.lookups.stlb_hits++;
     return {TlbOutcome::StlbHit, Pfn(d >> 8)};
 }
@@ -258,7 +285,17 @@ void CpuTlb::insert(uint64_t vpn, uint16_t pcid, Pfn pfn, uint8_t flags) {
     const uint64_t t = tlb_tag(vpn, pcid);
     const uint64_t d = pfn.value << 8 | flags;
     m_stlb.insert(m_stlb.set_of(vpn), t, d);
-    m_l1.insert(m_l1.set_of(vpn), t, d);
+    const uint64_t l1_set = m_l1.set_of(vpn);
+    note_l1_slot(vpn, l1_set, m_l1.insert(l1_set, t, d));
+    counters.fills++;
+}
+
+void CpuTlb::insert_new(uint64_t vpn, uint16_t pcid, Pfn pfn, uint8_t flags) {
+    const uint64_t t = tlb_tag(vpn, pcid);
+    const uint64_t d = pfn.value << 8 | flags;
+    m_stlb.insert_new(m_stlb.set_of(vpn), t, d);
+    const uint64_t l1_set = m_l1.set_of(vpn);
+    note_l1_slot(vpn, l1_set, m_l1.insert_new(l1_set, t, d));
     counters.fills++;
 }
 
@@ -664,7 +701,10 @@ void check_level(const TlbLevel& l, const std::string& where, const std::vector<
     for (uint64_t set = 0; set <= l.set_mask; set++) {
         for (unsigned w = 0; w < l.ways; w++) {
             uint64_t t = l.tag[set * l.ways + w];
-            if (t == TLB_TAG_INVALID) continue;
+            if (t == TLB_TAG_INVALID) {
+                if (!l.use_plru && l.stamp[set * l.ways + w] != 0) fail("empty way with an LRU stamp");
+                continue;
+            }
             if ((tlb_tag_vpn(t) & l.set_mask) != set)
                 fail(fmt::format("vpn {:#x} is in set {}", tlb_tag_vpn(t), set));
             if (std::find(pcids.begin(), pcids.end(), tlb_tag_pcid(t)) == pcids.end())

@@ -266,9 +266,20 @@ struct TlbLevel {
         else
             stamp[set * ways + way] = ++clock;
     }
+    // The way a new translation goes to: the first empty way, else the
+    // pseudo-LRU or least recently used one.
     unsigned victim(uint64_t set) const;
     // Caches a translation, replacing the tag's entry if it is there.
-    void insert(uint64_t set, uint64_t t, uint64_t d);
+    // Returns the way.
+    unsigned insert(uint64_t set, uint64_t t, uint64_t d);
+    // The same when the caller knows the tag is not in the set.
+    unsigned insert_new(uint64_t set, uint64_t t, uint64_t d) {
+        const unsigned w = victim(set);
+        tag[set * ways + w] = t;
+        data[set * ways + w] = d;
+        touch(set, w);
+        return w;
+    }
     bool invalidate(uint64_t set, uint64_t t);
     void invalidate_way(uint64_t set, unsigned way);
     unsigned valid_entries() const;
@@ -290,12 +301,46 @@ struct CpuTlb {
         if ((d & n.mask) != n.bits) [[unlikely]]
             return refused(vpn, pcid, access, d);
         m_l1.touch(set, static_cast<unsigned>(w));
+        note_l1_slot(vpn, set, static_cast<unsigned>(w));
         counters.lookups.l1_hits++;
         return {TlbOutcome::L1Hit, Pfn(d >> 8)};
+    }
+    // The commonest lookup, for access_memory(): a user address that hits
+    // a 4-way pseudo-LRU L1 with the rights the access needs. Does exactly
+    // what lookup() does then (the way becomes most recently used, l1_hits
+    // counts it) and returns true; in every other case it changes nothing
+    // and returns false, and the caller calls lookup().
+    //
+    // It looks only where the way predictor says (m_l1_hint: the L1 slot
+    // where each vpn modulo kL1HintSlots was last cached or found), so a hit
+    // costs one tag comparison. The tag in that slot decides, so a stale
+    // hint is only a slower hit: lookup() searches the set and updates the
+    // hint. The tag is built without masking the vpn and with the current
+    // PCID: for a kernel or non-canonical address (va >= 2^57) it has a
+    // bit above bit 57 set, which no cached tag has, so it never matches
+    // and lookup() handles the address. Other L1 geometries use the PCID
+    // kNoFastPcid, which no entry has, so they always go to lookup().
+    bool try_l1_user_hit(uint64_t va, TlbAccess access) {
+        const uint64_t vpn = va >> PAGE_SHIFT;
+        const uint64_t t = vpn << 13 | m_fast_pcid;
+        const unsigned slot = m_l1_hint[vpn & (kL1HintSlots - 1)];
+        if (m_l1.tag[slot] != t) [[unlikely]]
+            return false;
+        const uint64_t d = m_l1.data[slot];
+        const unsigned a = static_cast<unsigned>(access);
+        if ((d & m_user_need_mask[a]) != m_user_need_bits[a]) [[unlikely]]
+            return false;
+        uint64_t& tree = m_l1.plru[slot / 4];
+        tree = (tree & m_plru4_keep[slot % 4]) | m_plru4_set[slot % 4];
+        counters.lookups.l1_hits++;
+        return true;
     }
     // After a walk: caches the translation in the STLB and the L1
     // (non-inclusive: each level evicts on its own).
     void insert(uint64_t vpn, uint16_t pcid, Pfn pfn, uint8_t flags);
+    // The same when neither level holds the translation, as after a lookup
+    // that missed or was refused (both drop it): no search for it first.
+    void insert_new(uint64_t vpn, uint16_t pcid, Pfn pfn, uint8_t flags);
 
     // The hardware invalidations Linux uses (PTI off):
     void invlpg(uint64_t vpn);  // INVLPG: the page in the current PCID, and its global entry
@@ -317,7 +362,10 @@ struct CpuTlb {
     TlbLookupCounts fold_base;  // counters.lookups when loaded_mm was loaded
 
     // Internal to tlb.cpp.
-    void set_user_pcid(uint16_t pcid) { m_user_pcid = pcid; }
+    void set_user_pcid(uint16_t pcid) {
+        m_user_pcid = pcid;
+        m_fast_pcid = m_l1_not_4way_plru ? kNoFastPcid : pcid;
+    }
 
 private:
     struct Need {
@@ -337,9 +385,36 @@ private:
     TlbResult lookup_stlb(uint64_t vpn, uint16_t pcid, TlbAccess access);
     TlbResult refused(uint64_t vpn, uint16_t pcid, TlbAccess access, uint64_t d);
 
+    // The tree-PLRU path of each way of a 4-way set, as TlbLevel::configure()
+    // computes it: nodes 1 (root), 2 and 3; using a way points the root
+    // and its child away from it.
+    struct PlruPath {
+        uint64_t mask, bits;
+    };
+    static constexpr PlruPath kPlru4[4] = {{0b0110, 0b0110}, {0b0110, 0b0010}, {0b1010, 0b1000}, {0b1010, 0}};
+    // A PCID no TLB entry ever has (PCIDs are 12 bits, the global tag is
+    // exactly 1 << 12).
+    static constexpr uint16_t kNoFastPcid = 0x1fff;
+
+    // The way predictor of try_l1_user_hit(), kept for 4-way L1s of up to
+    // 256 entries (slots fit a byte); only a hint, never trusted alone.
+    static constexpr unsigned kL1HintSlots = 256;
+    void note_l1_slot(uint64_t vpn, uint64_t set, unsigned way) {
+        if (!m_l1_not_4way_plru) m_l1_hint[vpn & (kL1HintSlots - 1)] = static_cast<uint8_t>(set * 4 + way);
+    }
+
     TlbLevel m_l1;
     TlbLevel m_stlb;
+    bool m_l1_not_4way_plru = false;  // true: try_l1_user_hit() always declines
     uint16_t m_user_pcid = kern_pcid(0);
+    // What try_l1_user_hit() reads, next to each other: the PCID it tags
+    // with (m_user_pcid, or kNoFastPcid), the rights a user access of each
+    // TlbAccess needs (mask, then the bits wanted under it), the 4-way
+    // PLRU update of each way (bits kept, bits set) and the predictor.
+    uint16_t m_fast_pcid = kern_pcid(0);
+    std::array<uint64_t, 3> m_user_need_mask{}, m_user_need_bits{};
+    std::array<uint64_t, 4> m_plru4_keep{}, m_plru4_set{};
+    std::array<uint8_t, kL1HintSlots> m_l1_hint{};
     unsigned m_cpu = 0;
     std::shared_ptr<TlbShared> m_shared;
 };
