@@ -111,7 +111,7 @@ VmFault do_anonymous_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint
         *pte = pfn_pte(k.zero_pfn, vm_get_page_prot(vma.vm_flags)) | _PAGE_SPECIAL;
         return VmFault::Minor;
     }
-    anon_vma_prepare(k, vma);
+    if (!vma.anon_vma) anon_vma_prepare(k, vma);
     MaybePfn pfn = alloc_anon_page(k, true);
     if (!pfn) return VmFault::Oom;
     page_add_new_anon_rmap(k, *pfn, vma, addr);
@@ -177,7 +177,7 @@ VmFault do_fault(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* pte
     VmFault done = read_in == ReadIn::Yes ? VmFault::Major : VmFault::Minor;
     if (write && !(vma.vm_flags & VM_SHARED)) {
         // do_cow_fault(): a private copy of the file page.
-        anon_vma_prepare(k, vma);
+        if (!vma.anon_vma) anon_vma_prepare(k, vma);
         MaybePfn copy = alloc_anon_page(k, false);
         if (!copy) return VmFault::Oom;
         page_add_new_anon_rmap(k, *copy, vma, addr);
@@ -211,7 +211,7 @@ VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
         }
     }
     // wp_page_copy(): a new page, zeroed when the old one is the zero page.
-    anon_vma_prepare(k, vma);
+    if (!vma.anon_vma) anon_vma_prepare(k, vma);
     bool from_zero = pte_special(e);
     MaybePfn copy = alloc_anon_page(k, from_zero);
     if (!copy) return VmFault::Oom;
@@ -233,6 +233,15 @@ VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
     if (vma.vm_flags & VM_LOCKED) mlock_page(k, *copy);
     flush_tlb_range(k, mm, addr, addr + PAGE_SIZE, false);
     return VmFault::Minor;
+}
+
+// find_vma() with its one-area cache tried inline: a run of faults stays
+// in one area.
+Vma* find_vma_cached(MmStruct& mm, uint64_t addr) {
+    Vma* c = mm.vma_cache;
+    if (c && c->vm_start <= addr && addr < c->vm_end) [[likely]]
+        return c;
+    return find_vma(mm, addr);
 }
 
 // access_error() of arch/x86/mm/fault.c.
@@ -294,7 +303,7 @@ VmFault handle_mm_fault(Kernel& k, Task& t, uint64_t addr, unsigned flags) {
     k.clock.charge(k.costs.fault_entry);
     t.stime += k.costs.fault_entry;
     // do_user_addr_fault(): find the area, grow the stack, check rights.
-    Vma* vma = find_vma(mm, addr);
+    Vma* vma = find_vma_cached(mm, addr);
     if (!vma) return VmFault::SegvMaperr;
     if (vma->vm_start > addr) {
         if (!(vma->vm_flags & VM_GROWSDOWN) || !expand_stack(k, mm, *vma, addr)) return VmFault::SegvMaperr;

@@ -163,9 +163,55 @@ void TlbLevel::configure(unsigned entries, unsigned nr_ways) {
     }
 }
 
+namespace {
+
+// The first way with the lowest stamp among n (see victim()).
+template <unsigned N>
+unsigned lowest_stamp_fixed(const uint64_t* st) {
+    unsigned best = 0;
+    uint64_t lowest = st[0];
+#pragma GCC unroll 64
+    for (unsigned w = 1; w < N; w++) {
+        const bool lower = st[w] < lowest;
+        lowest = lower ? st[w] : lowest;
+        best = lower ? w : best;
+    }
+    return best;
+}
+
+unsigned lowest_stamp(const uint64_t* st, unsigned n) {
+    switch (n) {
+        case 6:
+            return lowest_stamp_fixed<6>(st);
+        case 12:
+            return lowest_stamp_fixed<12>(st);
+        default: {
+            unsigned best = 0;
+            uint64_t lowest = st[0];
+            for (unsigned w = 1; w < n; w++) {
+                const bool lower = st[w] < lowest;
+                lowest = lower ? st[w] : lowest;
+                best = lower ? w : best;
+            }
+            return best;
+        }
+    }
+}
+
+}  // namespace
+
 unsigned TlbLevel::victim(uint64_t set) const {
     if (use_plru) {
         const uint64_t* tags = tag.data() + set * ways;
+        if (ways == 4) {
+            // The L1's 4 ways: the first empty one, else follow the tree
+            // (root bit 1 picks node 2 or 3, whose bit picks the way).
+            const int empty = find_fixed<4>(tags, TLB_TAG_INVALID);
+            if (empty >= 0) return static_cast<unsigned>(empty);
+            const uint64_t tree = plru[set];
+            const unsigned right = (tree >> 1) & 1;
+            return 2 * right + static_cast<unsigned>((tree >> (2 + right)) & 1);
+        }
         for (unsigned w = 0; w < ways; w++)
             if (tags[w] == TLB_TAG_INVALID) return w;
         unsigned node = 1;
@@ -176,15 +222,7 @@ unsigned TlbLevel::victim(uint64_t set) const {
     // different (validate_tlb() checks both), so the first way with the
     // lowest stamp is the first empty way if there is one, else the least
     // recently used: one pass, no branch on the data.
-    const uint64_t* st = stamp.data() + set * ways;
-    unsigned best = 0;
-    uint64_t lowest = st[0];
-    for (unsigned w = 1; w < ways; w++) {
-        const bool lower = st[w] < lowest;
-        lowest = lower ? st[w] : lowest;
-        best = lower ? w : best;
-    }
-    return best;
+    return lowest_stamp(stamp.data() + set * ways, ways);
 }
 
 unsigned TlbLevel::insert(uint64_t set, uint64_t t, uint64_t d) {
