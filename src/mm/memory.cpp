@@ -398,24 +398,23 @@ VmFault populate_range(Kernel& k, Task& t, uint64_t start, uint64_t end, bool wr
 }
 
 void zap_page_range(Kernel& k, MmStruct& mm, Vma& vma, uint64_t start, uint64_t end) {
-    walk_ptes(k, mm, start, end, [&](uint64_t addr, uint64_t& e) {
-        (void)addr;
-        if (!pte_present(e)) {
-            e = 0;  // swap entries arrive with the swap issue
-            return;
+    const Inode* file = vma.vm_file;
+    walk_pte_tables(k, mm, start, end, [&](uint64_t, uint64_t* t, unsigned from, unsigned to) {
+        for (unsigned i = from; i < to; i++) {
+            const uint64_t e = t[i];
+            if (!e) continue;
+            t[i] = 0;
+            // Swap entries arrive with the swap issue; the zero page has no
+            // descriptor to update.
+            if (!pte_present(e) || pte_special(e)) continue;
+            Pfn pfn = pte_pfn(e);
+            Page& p = page_of(k, pfn);
+            mm.add_mm_counter(counter_for(p, file), -1);
+            if (!p.test(PG_anon) && pte_dirty(e)) mark_page_dirty(k, pfn, file);
+            page_remove_rmap(k, pfn);
+            if (p.mapcount == 0 && p.test(PG_mlocked)) munlock_page(k, pfn);
+            put_page(k, pfn);
         }
-        if (pte_special(e)) {
-            e = 0;
-            return;
-        }
-        Pfn pfn = pte_pfn(e);
-        Page& p = page_of(k, pfn);
-        mm.add_mm_counter(counter_for(p, vma.vm_file), -1);
-        if (!p.test(PG_anon) && pte_dirty(e)) mark_page_dirty(k, pfn, vma.vm_file);
-        e = 0;
-        page_remove_rmap(k, pfn);
-        if (p.mapcount == 0 && p.test(PG_mlocked)) munlock_page(k, pfn);
-        put_page(k, pfn);
     });
 }
 
@@ -424,37 +423,51 @@ Result<void> copy_page_range(Kernel& k, MmStruct& dst_mm, Vma& dst, MmStruct& sr
     // mappings) are copied; file pages are faulted in again by the child.
     (void)dst;  // the child's area: its entries are found through dst_mm
     if (!src.anon_vma && !(src.vm_flags & (VM_PFNMAP | VM_MIXEDMAP))) return {};
-    bool cow = is_cow_mapping(src.vm_flags);
+    const bool cow = is_cow_mapping(src.vm_flags);
+    const bool shared = src.vm_flags & VM_SHARED;
+    const Inode* file = src.vm_file;
     bool oom = false;
     uint64_t copied = 0;
-    walk_ptes(k, src_mm, src.vm_start, src.vm_end, [&](uint64_t addr, uint64_t& e) {
-        if (oom) return;
-        uint64_t* d = pte_alloc(k, dst_mm, addr);
-        if (!d) {
-            oom = true;
-            return;
-        }
-        copied++;
-        // copy_present_pte(): the child's entry starts old.
-        uint64_t ne = e & ~_PAGE_ACCESSED;
-        if (src.vm_flags & VM_SHARED) ne &= ~_PAGE_DIRTY;
-        if (!pte_special(e)) {
-            Pfn pfn = pte_pfn(e);
-            Page& p = page_of(k, pfn);
-            if (p.test(PG_anon)) {
-                page_dup_rmap(k, pfn);
-            } else {
-                p.refcount++;
-                page_add_file_rmap(k, pfn);
+    // One PTE table at a time (copy_pte_range()): the child's table is
+    // allocated at the first entry to copy, then the entries go across in
+    // one pass.
+    walk_pte_tables(
+        k, src_mm, src.vm_start, src.vm_end, [&](uint64_t base, uint64_t* s, unsigned from, unsigned to) {
+            if (oom) return;
+            uint64_t* d = nullptr;
+            for (unsigned i = from; i < to; i++) {
+                uint64_t e = s[i];
+                if (!e) continue;
+                if (!d) {
+                    uint64_t* slot = pte_alloc(k, dst_mm, base + (static_cast<uint64_t>(i) << PAGE_SHIFT));
+                    if (!slot) {
+                        oom = true;
+                        return;
+                    }
+                    d = slot - i;
+                }
+                copied++;
+                // copy_present_pte(): the child's entry starts old.
+                uint64_t ne = e & ~_PAGE_ACCESSED;
+                if (shared) ne &= ~_PAGE_DIRTY;
+                if (!pte_special(e)) {
+                    Pfn pfn = pte_pfn(e);
+                    Page& p = page_of(k, pfn);
+                    if (p.test(PG_anon)) {
+                        page_dup_rmap(k, pfn);
+                    } else {
+                        p.refcount++;
+                        page_add_file_rmap(k, pfn);
+                    }
+                    dst_mm.add_mm_counter(counter_for(p, file), 1);
+                    if (cow && pte_write(e)) {
+                        s[i] = e & ~_PAGE_RW;
+                        ne &= ~_PAGE_RW;
+                    }
+                }
+                d[i] = ne;
             }
-            dst_mm.add_mm_counter(counter_for(p, src.vm_file), 1);
-            if (cow && pte_write(e)) {
-                e &= ~_PAGE_RW;
-                ne &= ~_PAGE_RW;
-            }
-        }
-        *d = ne;
-    });
+        });
     k.clock.charge(k.costs.fork_per_page * copied);
     if (oom) return Errno::NOMEM;
     dst_mm.update_hiwater_rss();

@@ -167,6 +167,12 @@ template <typename Fn>
 void walk_ptes(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end, Fn&& fn);
 template <typename Fn>
 void walk_ptes(const Kernel& k, const MmStruct& mm, uint64_t start, uint64_t end, Fn&& fn);
+// Calls fn(base, entries, from, to) once for every PTE table present under
+// [start, end): base is the 2 MiB-aligned address the table maps, entries
+// its 512 slots, [from, to) the slots inside the range. For loops that
+// handle a table's entries together (fork's copy, unmapping).
+template <typename Fn>
+void walk_pte_tables(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end, Fn&& fn);
 
 // Counts every table page of the address space by level (for validate()
 // and tests): [0] PTE, [1] PMD, [2] PUD, [3] PGD.
@@ -175,8 +181,10 @@ std::array<uint64_t, 4> count_pgtables(const Kernel& k, const MmStruct& mm);
 // ---- template bodies ---------------------------------------------------------
 
 namespace pgtable_detail {
+// Calls table_fn(base, table, from, to) for every PTE table under
+// [start, end).
 template <typename K, typename Fn>
-void walk(K& k, Pfn pgd, uint64_t start, uint64_t end, Fn& fn) {
+void walk_tables(K& k, Pfn pgd, uint64_t start, uint64_t end, Fn& table_fn) {
     uint64_t addr = start;
     while (addr < end) {
         auto& g = pt_table(k, pgd);
@@ -200,19 +208,25 @@ void walk(K& k, Pfn pgd, uint64_t start, uint64_t end, Fn& fn) {
             while (addr < uend) {
                 uint64_t me = m[pmd_index(addr)];
                 uint64_t next_m = (addr & PMD_MASK) + PMD_SIZE;
-                if (!pte_present(me)) {
-                    addr = next_m;
-                    continue;
-                }
-                auto& t = pt_table(k, pte_pfn(me));
                 uint64_t mend = next_m < uend ? next_m : uend;
-                for (; addr < mend; addr += PAGE_SIZE) {
-                    auto& e = t[pte_index(addr)];
-                    if (e) fn(addr, e);
+                if (pte_present(me)) {
+                    // mend - 1: the range may end at the top of the table.
+                    table_fn(addr & PMD_MASK, pt_table(k, pte_pfn(me)).data(), pte_index(addr),
+                             pte_index(mend - 1) + 1);
                 }
+                addr = next_m;
             }
         }
     }
+}
+
+template <typename K, typename Fn>
+void walk(K& k, Pfn pgd, uint64_t start, uint64_t end, Fn& fn) {
+    auto per_table = [&fn](uint64_t base, auto* t, unsigned from, unsigned to) {
+        for (unsigned i = from; i < to; i++)
+            if (t[i]) fn(base + (static_cast<uint64_t>(i) << PAGE_SHIFT), t[i]);
+    };
+    walk_tables(k, pgd, start, end, per_table);
 }
 }  // namespace pgtable_detail
 
@@ -223,6 +237,10 @@ void walk_ptes(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end, Fn&& fn) {
 template <typename Fn>
 void walk_ptes(const Kernel& k, const MmStruct& mm, uint64_t start, uint64_t end, Fn&& fn) {
     if (mm.has_pgd) pgtable_detail::walk(k, mm.pgd, start, end, fn);
+}
+template <typename Fn>
+void walk_pte_tables(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end, Fn&& fn) {
+    if (mm.has_pgd) pgtable_detail::walk_tables(k, mm.pgd, start, end, fn);
 }
 
 }  // namespace mmsim

@@ -315,16 +315,17 @@ struct CpuTlb {
     // where each vpn modulo kL1HintSlots was last cached or found), so a hit
     // costs one tag comparison. The tag in that slot decides, so a stale
     // hint is only a slower hit: lookup() searches the set and updates the
-    // hint. The tag is built without masking the vpn and with the current
-    // PCID: for a kernel or non-canonical address (va >= 2^57) it has a
-    // bit above bit 57 set, which no cached tag has, so it never matches
-    // and lookup() handles the address. Other L1 geometries use the PCID
-    // kNoFastPcid, which no entry has, so they always go to lookup().
+    // hint. Kernel addresses (bit 63, global entries) are left to lookup().
+    // The tag is built with the current PCID and without masking the vpn:
+    // for an address of 2^57 or more it has a bit above bit 57 set, which
+    // no cached tag has, so it never matches either. Other L1 geometries
+    // use the PCID kNoFastPcid, which no entry has, so they always go to
+    // lookup().
     bool try_l1_user_hit(uint64_t va, TlbAccess access) {
         const uint64_t vpn = va >> PAGE_SHIFT;
         const uint64_t t = vpn << 13 | m_fast_pcid;
         const unsigned slot = m_l1_hint[vpn & (kL1HintSlots - 1)];
-        if (m_l1.tag[slot] != t) [[unlikely]]
+        if ((m_l1.tag[slot] != t) | (static_cast<int64_t>(va) < 0)) [[unlikely]]
             return false;
         const uint64_t d = m_l1.data[slot];
         const unsigned a = static_cast<unsigned>(access);

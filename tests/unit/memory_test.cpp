@@ -337,5 +337,98 @@ TEST(MemoryPaths, LargeAreasMatchTheReference) {
                      0x2e5f22cc3f3625d1ull, 0xc03f783bd0d2f268ull, 0xcf33be62596bc91full});
 }
 
+// The TLB's inline hit path (try_l1_user_hit(), with its way predictor)
+// and its fill without a search (insert_new()) against the plain
+// lookup()/insert() on a random stream: after every step both TLBs hold
+// the same entries, replacement state and counters.
+void run_fast_tlb_stream(const TlbSpec& spec, uint64_t seed) {
+    SCOPED_TRACE(::testing::Message() << "L1 " << spec.l1_entries << "/" << spec.l1_ways << " STLB "
+                                      << spec.l2_entries << "/" << spec.l2_ways << " seed " << seed);
+    auto shared = std::make_shared<TlbShared>();
+    shared->spec = spec;
+    CpuTlb plain(0, shared), fast(0, shared);
+    std::mt19937_64 rng(seed);
+    const uint16_t pcids[] = {kern_pcid(0), kern_pcid(3)};
+    auto next_va = [&]() -> uint64_t {
+        unsigned p = rng() % 100;
+        uint64_t vpn;
+        if (p < 55)
+            vpn = rng() % (spec.l1_entries / 2);
+        else if (p < 65)
+            vpn = (rng() % 8) << 8;  // same predictor slot, different pages
+        else if (p < 90)
+            vpn = 0x1000 + rng() % spec.l2_entries;
+        else
+            vpn = 0x100000 + rng() % (spec.l2_entries * 8);
+        uint64_t va = vpn << PAGE_SHIFT | (rng() & (PAGE_SIZE - 1));
+        if (rng() % 50 == 0) va |= 1ull << 63;  // a kernel address
+        return va;
+    };
+    uint64_t fast_hits = 0;
+    for (int i = 0; i < 100000; i++) {
+        unsigned op = rng() % 1000;
+        if (op < 5) {
+            uint16_t pcid = pcids[rng() % 2];
+            plain.set_user_pcid(pcid);
+            fast.set_user_pcid(pcid);
+            continue;
+        }
+        if (op < 7) {
+            plain.flush_pcid(plain.user_pcid());
+            fast.flush_pcid(fast.user_pcid());
+            continue;
+        }
+        uint64_t va = next_va();
+        if (op < 30) {
+            plain.invlpg(va >> PAGE_SHIFT);
+            fast.invlpg(va >> PAGE_SHIFT);
+            continue;
+        }
+        TlbAccess a = static_cast<TlbAccess>(rng() % 3);
+        TlbResult want = tlb_lookup(plain, VirtAddr(va), a);
+        TlbResult got;
+        if (fast.try_l1_user_hit(va, a)) {
+            fast_hits++;
+            got = {TlbOutcome::L1Hit, want.pfn};
+            ASSERT_EQ(want.outcome, TlbOutcome::L1Hit) << "step " << i;
+        } else {
+            got = tlb_lookup(fast, VirtAddr(va), a);
+        }
+        ASSERT_EQ(got.outcome, want.outcome) << "step " << i;
+        if (!want.hit()) {
+            Pfn pfn((va >> PAGE_SHIFT) * 7 % 100000);
+            uint8_t flags = static_cast<uint8_t>(rng() % 16);
+            if (a == TlbAccess::Write && rng() % 2) flags |= TLB_WRITE | TLB_DIRTY;
+            tlb_fill(plain, VirtAddr(va), pfn, flags);
+            if (want.outcome == TlbOutcome::DirtyUpdate)
+                tlb_fill(fast, VirtAddr(va), pfn, flags);
+            else
+                fast.insert_new(va >> PAGE_SHIFT, tlb_pcid_for(fast, VirtAddr(va)), pfn, flags);
+        }
+        for (auto [x, y] : {std::pair{&plain.l1(), &fast.l1()}, std::pair{&plain.stlb(), &fast.stlb()}}) {
+            ASSERT_EQ(x->tag, y->tag) << "step " << i;
+            ASSERT_EQ(x->data, y->data) << "step " << i;
+            ASSERT_EQ(x->plru, y->plru) << "step " << i;
+            ASSERT_EQ(x->stamp, y->stamp) << "step " << i;
+        }
+        ASSERT_EQ(plain.counters.lookups, fast.counters.lookups) << "step " << i;
+        ASSERT_EQ(plain.counters.fills, fast.counters.fills) << "step " << i;
+    }
+    bool fast_capable = spec.l1_ways == 4 && spec.l1_entries <= 256;
+    if (fast_capable)
+        EXPECT_GT(fast_hits, 10000u) << "the inline path must serve most L1 hits";
+    else
+        EXPECT_EQ(fast_hits, 0u) << "other L1 geometries go through lookup()";
+}
+
+TEST(MemoryPaths, InlineTlbHitAndFillMatchTheGeneralLookup) {
+    run_fast_tlb_stream(TlbSpec{}, 1);                        // PLRU 4-way, LRU 12-way
+    run_fast_tlb_stream(TlbSpec{128, 4, 512, 8, true}, 2);    // bigger 4-way L1, PLRU STLB
+    run_fast_tlb_stream(TlbSpec{512, 4, 1536, 6, true}, 3);   // too big for the predictor
+    run_fast_tlb_stream(TlbSpec{32, 8, 256, 16, true}, 4);    // 8-way L1
+    run_fast_tlb_stream(TlbSpec{24, 3, 96, 6, true}, 5);      // LRU both
+    run_fast_tlb_stream(TlbSpec{64, 4, 1536, 12, false}, 6);  // no PCID
+}
+
 }  // namespace
 }  // namespace mmsim
