@@ -140,9 +140,15 @@ void TlbLevel::configure(unsigned entries, unsigned nr_ways) {
     set_mask = nr_sets - 1;
     use_plru = std::has_single_bit(nr_ways);
     tag.assign(entries, TLB_TAG_INVALID);
+    tag_low.assign(entries, static_cast<uint32_t>(TLB_TAG_INVALID));
     data.assign(entries, 0);
     plru.assign(use_plru ? nr_sets : 0, 0);
-    stamp.assign(use_plru ? 0 : entries, 0);
+    use_order = !use_plru && nr_ways <= 16;
+    // Any order will do for empty sets: ways 0, 1, 2, ... from the front.
+    uint64_t identity = ~uint64_t{0};
+    for (unsigned w = nr_ways; w-- > 0;) identity = identity << 4 | w;
+    order.assign(use_order ? nr_sets : 0, identity);
+    stamp.assign(use_plru || use_order ? 0 : entries, 0);
     path_mask.assign(nr_ways, 0);
     path_bits.assign(nr_ways, 0);
     clock = 0;
@@ -218,6 +224,12 @@ unsigned TlbLevel::victim(uint64_t set) const {
         while (node < ways) node = 2 * node + static_cast<unsigned>((plru[set] >> node) & 1);
         return node - ways;
     }
+    if (use_order) {
+        // The first empty way, else the way at the back of the order.
+        const int empty = find(set, TLB_TAG_INVALID);
+        if (empty >= 0) return static_cast<unsigned>(empty);
+        return static_cast<unsigned>((order[set] >> (4 * (ways - 1))) & 15);
+    }
     // An empty way has stamp 0 and a valid one a stamp of at least 1, all
     // different (validate_tlb() checks both), so the first way with the
     // lowest stamp is the first empty way if there is one, else the least
@@ -225,19 +237,42 @@ unsigned TlbLevel::victim(uint64_t set) const {
     return lowest_stamp(stamp.data() + set * ways, ways);
 }
 
+int TlbLevel::age_rank(uint64_t set, unsigned way) const {
+    const uint64_t* tags = tag.data() + set * ways;
+    if (tags[way] == TLB_TAG_INVALID) return -1;
+    int rank = 0;
+    for (unsigned o = 0; o < ways; o++) {
+        if (tags[o] == TLB_TAG_INVALID) {
+            rank++;
+        } else if (use_plru) {
+            continue;  // tree PLRU keeps no full order
+        } else if (use_order) {
+            auto pos = [&](unsigned w) {
+                for (unsigned i = 0; i < ways; i++)
+                    if (((order[set] >> (4 * i)) & 15) == w) return i;
+                return ways;
+            };
+            rank += pos(o) > pos(way);
+        } else {
+            rank += stamp[set * ways + o] < stamp[set * ways + way];
+        }
+    }
+    return rank;
+}
+
 unsigned TlbLevel::insert(uint64_t set, uint64_t t, uint64_t d) {
     int found = find(set, t);
     unsigned w = found >= 0 ? static_cast<unsigned>(found) : victim(set);
-    tag[set * ways + w] = t;
+    set_tag(set * ways + w, t);
     data[set * ways + w] = d;
     touch(set, w);
     return w;
 }
 
 void TlbLevel::invalidate_way(uint64_t set, unsigned way) {
-    tag[set * ways + way] = TLB_TAG_INVALID;
+    set_tag(set * ways + way, TLB_TAG_INVALID);
     data[set * ways + way] = 0;
-    if (!use_plru) stamp[set * ways + way] = 0;
+    if (!use_plru && !use_order) stamp[set * ways + way] = 0;
 }
 
 bool TlbLevel::invalidate(uint64_t set, uint64_t t) {
@@ -269,7 +304,8 @@ CpuTlb::CpuTlb(unsigned cpu, std::shared_ptr<TlbShared> shared) : m_cpu(cpu), m_
     const TlbSpec& s = m_shared->spec;
     m_l1.configure(s.l1_entries, s.l1_ways);
     m_stlb.configure(s.l2_entries, s.l2_ways);
-    m_l1_not_4way_plru = !(m_l1.ways == 4 && m_l1.use_plru && s.l1_entries <= kL1HintSlots);
+    m_l1_not_4way_plru = !(m_l1.ways == 4 && m_l1.use_plru && s.l1_entries <= 256);
+    forget_all_l1();
     if (!m_l1_not_4way_plru)
         for (unsigned w = 0; w < 4; w++) {
             if (m_l1.path_mask[w] != kPlru4[w].mask || m_l1.path_bits[w] != kPlru4[w].bits)
@@ -297,8 +333,7 @@ TlbResult CpuTlb::lookup_stlb(uint64_t vpn, uint16_t pcid, TlbAccess access) {
     const Need n = need(access, pcid);
     if ((d & n.mask) != n.bits) return refused(vpn, pcid, access, d);
     m_stlb.touch(set, static_cast<unsigned>(w));
-    const uint64_t l1_set = m_l1.set_of(vpn);
-    note_l1_slot(vpn, l1_set, m_l1.insert_new(l1_set, t, d));  // lookup() just missed it in the L1
+    l1_fill(vpn, pcid, t, d, true);  // lookup() just missed it in the L1
     counters.lookups.stlb_hits++;
     return {TlbOutcome::StlbHit, Pfn(d >> 8)};
 }
@@ -313,18 +348,38 @@ TlbResult CpuTlb::refused(uint64_t vpn, uint16_t pcid, TlbAccess access, uint64_
     }
     // A #PF: the CPU invalidates the translations of the faulting address.
     const uint64_t t = tlb_tag(vpn, pcid);
-    m_l1.invalidate(m_l1.set_of(vpn), t);
+    l1_invalidate(vpn, t);
     m_stlb.invalidate(m_stlb.set_of(vpn), t);
     counters.lookups.protection_faults++;
     return {TlbOutcome::Protection, Pfn(0)};
+}
+
+void CpuTlb::l1_fill(uint64_t vpn, uint16_t pcid, uint64_t t, uint64_t d, bool absent) {
+    const uint64_t set = m_l1.set_of(vpn);
+    const int found = absent ? -1 : m_l1.find(set, t);
+    const unsigned w = found >= 0 ? static_cast<unsigned>(found) : m_l1.victim(set);
+    const unsigned slot = static_cast<unsigned>(set * m_l1.ways) + w;
+    forget_l1(m_l1.tag[slot], slot);
+    m_l1.set_tag(slot, t);
+    m_l1.data[slot] = d;
+    m_l1.touch(set, w);
+    remember_l1(vpn, pcid, slot, d);
+}
+
+void CpuTlb::l1_invalidate(uint64_t vpn, uint64_t t) {
+    const uint64_t set = m_l1.set_of(vpn);
+    const int w = m_l1.find(set, t);
+    if (w < 0) return;
+    const unsigned slot = static_cast<unsigned>(set * m_l1.ways) + static_cast<unsigned>(w);
+    forget_l1(t, slot);
+    m_l1.invalidate_way(set, static_cast<unsigned>(w));
 }
 
 void CpuTlb::insert(uint64_t vpn, uint16_t pcid, Pfn pfn, uint8_t flags) {
     const uint64_t t = tlb_tag(vpn, pcid);
     const uint64_t d = pfn.value << 8 | flags;
     m_stlb.insert(m_stlb.set_of(vpn), t, d);
-    const uint64_t l1_set = m_l1.set_of(vpn);
-    note_l1_slot(vpn, l1_set, m_l1.insert(l1_set, t, d));
+    l1_fill(vpn, pcid, t, d, false);
     counters.fills++;
 }
 
@@ -332,15 +387,14 @@ void CpuTlb::insert_new(uint64_t vpn, uint16_t pcid, Pfn pfn, uint8_t flags) {
     const uint64_t t = tlb_tag(vpn, pcid);
     const uint64_t d = pfn.value << 8 | flags;
     m_stlb.insert_new(m_stlb.set_of(vpn), t, d);
-    const uint64_t l1_set = m_l1.set_of(vpn);
-    note_l1_slot(vpn, l1_set, m_l1.insert_new(l1_set, t, d));
+    l1_fill(vpn, pcid, t, d, true);
     counters.fills++;
 }
 
 void CpuTlb::invlpg(uint64_t vpn) {
     for (uint16_t pcid : {m_user_pcid, TLB_PCID_GLOBAL}) {
         const uint64_t t = tlb_tag(vpn, pcid);
-        m_l1.invalidate(m_l1.set_of(vpn), t);
+        l1_invalidate(vpn, t);
         m_stlb.invalidate(m_stlb.set_of(vpn), t);
     }
 }
@@ -356,19 +410,37 @@ void CpuTlb::invlpg_range(uint64_t vpn, uint64_t nr) {
         uint16_t p = tlb_tag_pcid(t);
         return (p == user || p == TLB_PCID_GLOBAL) && tlb_tag_vpn(t) - first < nr;
     };
+    forget_all_l1();
     invalidate_where(m_l1, drop);
     invalidate_where(m_stlb, drop);
 }
 
 void CpuTlb::flush_pcid(uint16_t pcid) {
     auto drop = [pcid](uint64_t t) { return tlb_tag_pcid(t) == pcid; };
+    forget_all_l1();
     invalidate_where(m_l1, drop);
     invalidate_where(m_stlb, drop);
 }
 
 void CpuTlb::flush_everything() {
+    forget_all_l1();
     invalidate_where(m_l1, [](uint64_t) { return true; });
     invalidate_where(m_stlb, [](uint64_t) { return true; });
+}
+
+void CpuTlb::validate_hit_cache() const {
+    for (unsigned i = 0; i < kHitSlots; i++) {
+        const uint64_t key = m_hit_key[i];
+        if (key == kNoHit) continue;
+        const uint64_t vpn = key & ((uint64_t{1} << kHitPcidShift) - 1);
+        const auto pcid = static_cast<uint16_t>(key >> kHitPcidShift);
+        const unsigned slot = m_hit_l1_slot[i];
+        if (m_l1_not_4way_plru || (vpn & (kHitSlots - 1)) != i || slot >= m_l1.tag.size() ||
+            m_l1.tag[slot] != tlb_tag(vpn, pcid) || m_l1.data[slot] != m_hit_data[i])
+            throw std::logic_error(
+                fmt::format("tlb invariant: cpu {}: the hit cache's vpn {:#x} PCID {} is not at L1 slot {}",
+                            m_cpu, vpn, pcid, slot));
+    }
 }
 
 unsigned CpuTlb::entries_of(uint16_t pcid) const {
@@ -735,25 +807,44 @@ void check_level(const TlbLevel& l, const std::string& where, const std::vector<
     auto fail = [&](const std::string& what) {
         throw std::logic_error("tlb invariant: " + where + ": " + what);
     };
-    if (l.tag.size() != l.data.size() || l.tag.size() != (l.set_mask + 1) * l.ways) fail("array sizes");
+    if (l.tag.size() != l.data.size() || l.tag.size() != l.tag_low.size() ||
+        l.tag.size() != (l.set_mask + 1) * l.ways)
+        fail("array sizes");
+    for (std::size_t i = 0; i < l.tag.size(); i++)
+        if (l.tag_low[i] != static_cast<uint32_t>(l.tag[i])) fail("tag_low differs from the tag");
     for (uint64_t set = 0; set <= l.set_mask; set++) {
         for (unsigned w = 0; w < l.ways; w++) {
             uint64_t t = l.tag[set * l.ways + w];
             if (t == TLB_TAG_INVALID) {
-                if (!l.use_plru && l.stamp[set * l.ways + w] != 0) fail("empty way with an LRU stamp");
+                if (!l.use_plru && !l.use_order && l.stamp[set * l.ways + w] != 0)
+                    fail("empty way with an LRU stamp");
                 continue;
             }
             if ((tlb_tag_vpn(t) & l.set_mask) != set)
                 fail(fmt::format("vpn {:#x} is in set {}", tlb_tag_vpn(t), set));
             if (std::find(pcids.begin(), pcids.end(), tlb_tag_pcid(t)) == pcids.end())
                 fail(fmt::format("entry with PCID {} that no ASID uses", tlb_tag_pcid(t)));
-            if (!l.use_plru && l.stamp[set * l.ways + w] == 0) fail("valid entry without an LRU stamp");
+            if (!l.use_plru && !l.use_order && l.stamp[set * l.ways + w] == 0)
+                fail("valid entry without an LRU stamp");
             for (unsigned v = w + 1; v < l.ways; v++)
                 if (l.tag[set * l.ways + v] == t)
                     fail(fmt::format("vpn {:#x} cached twice in set {}", tlb_tag_vpn(t), set));
         }
         if (l.use_plru && l.ways < 64 && (l.plru[set] & ~((uint64_t{1} << l.ways) - 2)) != 0)
             fail(fmt::format("PLRU bits outside the tree in set {}", set));
+        if (l.use_order) {
+            uint64_t seen = 0;
+            for (unsigned i = 0; i < 16; i++) {
+                unsigned w = static_cast<unsigned>((l.order[set] >> (4 * i)) & 15);
+                if (i >= l.ways) {
+                    if (w != 15) fail(fmt::format("LRU order of set {} has a way past the end", set));
+                    continue;
+                }
+                if (w >= l.ways || (seen >> w & 1))
+                    fail(fmt::format("LRU order of set {} is not a permutation", set));
+                seen |= uint64_t{1} << w;
+            }
+        }
     }
 }
 
@@ -788,6 +879,7 @@ void validate_tlb(std::span<const CpuTlb> cpus) {
         std::vector<uint16_t> pcids{TLB_PCID_GLOBAL};
         for (uint16_t a = 0; a < TLB_NR_DYN_ASIDS; a++) pcids.push_back(hw_pcid(t, a));
         check_level(t.l1(), where + " L1", pcids);
+        t.validate_hit_cache();
         check_level(t.stlb(), where + " STLB", pcids);
     }
 }

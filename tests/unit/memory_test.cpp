@@ -45,7 +45,7 @@ struct Hash {
 
 // A TLB level's state as it matters: each way's tag and cached flags, the
 // pseudo-LRU bits, and for LRU levels the recency order within each set
-// (not the raw stamps).
+// (not how it is kept).
 void hash_level(Hash& h, const TlbLevel& l) {
     for (std::size_t i = 0; i < l.tag.size(); i++) {
         h.add(l.tag[i]);
@@ -54,11 +54,9 @@ void hash_level(Hash& h, const TlbLevel& l) {
     for (uint64_t p : l.plru) h.add(p);
     if (!l.use_plru) {
         for (unsigned s = 0; s < l.sets(); s++) {
-            const uint64_t* st = l.stamp.data() + s * l.ways;
             for (unsigned w = 0; w < l.ways; w++) {
-                unsigned rank = 0;
-                for (unsigned o = 0; o < l.ways; o++) rank += st[o] < st[w];
-                h.add(st[w] ? rank : 99);
+                int rank = l.age_rank(s, w);
+                h.add(rank >= 0 ? static_cast<uint64_t>(rank) : 99);
             }
         }
     }
@@ -410,7 +408,9 @@ void run_fast_tlb_stream(const TlbSpec& spec, uint64_t seed) {
             ASSERT_EQ(x->data, y->data) << "step " << i;
             ASSERT_EQ(x->plru, y->plru) << "step " << i;
             ASSERT_EQ(x->stamp, y->stamp) << "step " << i;
+            ASSERT_EQ(x->order, y->order) << "step " << i;
         }
+        ASSERT_NO_THROW(fast.validate_hit_cache()) << "step " << i;
         ASSERT_EQ(plain.counters.lookups, fast.counters.lookups) << "step " << i;
         ASSERT_EQ(plain.counters.fills, fast.counters.fills) << "step " << i;
     }
