@@ -34,7 +34,13 @@
 // and write-protects private writable ones in both processes, so the first
 // write on either side faults and copies (or reuses when the other side has
 // let go). File areas without anonymous pages are not copied at all: the
-// child faults them in again from the page cache, as on Linux.
+// child faults them in again from the page cache, as on Linux. Like the
+// kernel's copy_pte_range(), the copy goes a PTE table at a time: the
+// child's table is allocated once, then the entries cross in one loop.
+//
+// The access that hits the L1 dTLB is inline in memory_fast.h; this file
+// has the rest (access_memory_miss()): another mm loaded, the full TLB
+// lookup, the walk, the fault and the fill.
 #include <algorithm>
 #include <map>
 #include <stdexcept>

@@ -30,6 +30,12 @@
 // free_pgd_range()'s rule: a table goes only when the whole range it
 // covers lies between the neighbouring areas (floor and ceiling), so a
 // table shared with a neighbour stays.
+//
+// For the host's sake, each address space remembers the PTE table its last
+// walk ended in (MmStruct::pt_cache_*): a walk or table allocation within
+// the same 2 MiB, the common case of faults and accesses in a row, is one
+// comparison. The simulated walk costs the same either way. Code that
+// handles many entries walks a PTE table at a time (walk_pte_tables()).
 #pragma once
 
 #include <array>

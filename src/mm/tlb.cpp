@@ -32,6 +32,13 @@
 // strides go page by page (INVLPG), more flush the whole PCID. CPUs leave
 // the cpumask lazily, when a flush finds them running something else.
 // The CONFIG_DEBUG_TLBFLUSH vm events are counted where tlb.c counts them.
+//
+// The simulator's own speed: a user access that hits the L1 reads the hit
+// cache (an exact, direct-mapped copy of L1 entries that every L1 change
+// keeps true) instead of searching its set; wide sets compare the low
+// halves of four tags at once; LRU sets of up to 16 ways keep their order
+// of use in one word. None of it changes what is simulated: docs/tlb.md,
+// "Speed".
 // Not modelled: PTI's user PCIDs, AMD's INVLPGB and global ASIDs, 2 MiB
 // TLB entries (huge mappings are cached as 4 KiB pieces), and the races
 // tlb_gen guards against (mmsim runs one CPU at a time).

@@ -13,8 +13,10 @@
 //   flush_tlb_mm_range(tlbs, cpu, mm.tlb, start, end, PAGE_SHIFT, FreedTables::No);
 //   tlb_mm_release(tlbs, mm.tlb);                // before the mm is freed
 //
-// The hit is the hottest path of the simulator: CpuTlb::lookup() is inline
-// and touches one set of the L1 array (tags in one array, data in another).
+// The hit is the hottest path of the simulator: CpuTlb::try_l1_user_hit()
+// answers a user access that hits the L1 with one comparison against the
+// hit cache; CpuTlb::lookup() is inline too and touches one set of the L1
+// array (tags in one array, data in another).
 #pragma once
 
 #include <array>
