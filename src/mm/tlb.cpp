@@ -441,7 +441,7 @@ void CpuTlb::validate_hit_cache() const {
         if (key == kNoHit) continue;
         const uint64_t vpn = key & ((uint64_t{1} << kHitPcidShift) - 1);
         const auto pcid = static_cast<uint16_t>(key >> kHitPcidShift);
-        const unsigned slot = m_hit_l1_slot[i];
+        const unsigned slot = m_hit_set[i] * 4u + m_hit_way[i];
         if (m_l1_not_4way_plru || (vpn & (kHitSlots - 1)) != i || slot >= m_l1.tag.size() ||
             m_l1.tag[slot] != tlb_tag(vpn, pcid) || m_l1.data[slot] != m_hit_data[i])
             throw std::logic_error(

@@ -393,9 +393,9 @@ struct CpuTlb {
         const unsigned a = static_cast<unsigned>(access);
         if ((d & m_user_need_mask[a]) != m_user_need_bits[a]) [[unlikely]]
             return false;
-        const unsigned slot = m_hit_l1_slot[i];
-        uint64_t& tree = m_l1.plru[slot / 4];
-        tree = (tree & m_plru4_keep[slot % 4]) | m_plru4_set[slot % 4];
+        const unsigned way = m_hit_way[i];
+        uint64_t& tree = m_l1.plru[m_hit_set[i]];
+        tree = (tree & m_plru4_keep[way]) | m_plru4_set[way];
         counters.lookups.l1_hits++;
         return true;
     }
@@ -472,13 +472,14 @@ private:
         const unsigned i = static_cast<unsigned>(vpn & (kHitSlots - 1));
         m_hit_key[i] = vpn | static_cast<uint64_t>(pcid) << kHitPcidShift;
         m_hit_data[i] = d;
-        m_hit_l1_slot[i] = static_cast<uint8_t>(slot);
+        m_hit_set[i] = static_cast<uint8_t>(slot / 4);
+        m_hit_way[i] = static_cast<uint8_t>(slot % 4);
     }
     // The L1 entry at `slot`, tagged `old`, is going: so is its copy.
     void forget_l1(uint64_t old, unsigned slot) {
         if (old == TLB_TAG_INVALID) return;
         const unsigned i = static_cast<unsigned>(tlb_tag_vpn(old) & (kHitSlots - 1));
-        if (m_hit_key[i] != kNoHit && m_hit_l1_slot[i] == slot) m_hit_key[i] = kNoHit;
+        if (m_hit_key[i] != kNoHit && m_hit_set[i] * 4u + m_hit_way[i] == slot) m_hit_key[i] = kNoHit;
     }
     void forget_all_l1() { m_hit_key.fill(kNoHit); }
     // L1 changes that keep the hit cache true.
@@ -498,7 +499,7 @@ private:
     std::array<uint64_t, 4> m_plru4_keep{}, m_plru4_set{};
     std::array<uint64_t, kHitSlots> m_hit_key;
     std::array<uint64_t, kHitSlots> m_hit_data{};
-    std::array<uint8_t, kHitSlots> m_hit_l1_slot{};
+    std::array<uint8_t, kHitSlots> m_hit_set{}, m_hit_way{};  // the entry's place in the L1
     unsigned m_cpu = 0;
     std::shared_ptr<TlbShared> m_shared;
 };
