@@ -443,7 +443,7 @@ void CpuTlb::validate_hit_cache() const {
         const auto pcid = static_cast<uint16_t>(key >> kHitPcidShift);
         const unsigned slot = m_hit_set[i] * 4u + m_hit_way[i];
         if (m_l1_not_4way_plru || (vpn & (kHitSlots - 1)) != i || slot >= m_l1.tag.size() ||
-            m_l1.tag[slot] != tlb_tag(vpn, pcid) || m_l1.data[slot] != m_hit_data[i])
+            m_l1.tag[slot] != tlb_tag(vpn, pcid) || m_l1.data[slot] != m_hit_data[i] || m_hit_allows[i] > 7)
             throw std::logic_error(
                 fmt::format("tlb invariant: cpu {}: the hit cache's vpn {:#x} PCID {} is not at L1 slot {}",
                             m_cpu, vpn, pcid, slot));

@@ -389,9 +389,7 @@ struct CpuTlb {
         const unsigned i = static_cast<unsigned>(vpn & (kHitSlots - 1));
         if (m_hit_key[i] != (vpn | m_hit_pcid)) [[unlikely]]
             return false;
-        const uint64_t d = m_hit_data[i];
-        const unsigned a = static_cast<unsigned>(access);
-        if ((d & m_user_need_mask[a]) != m_user_need_bits[a]) [[unlikely]]
+        if (!((m_hit_allows[i] >> static_cast<unsigned>(access)) & 1)) [[unlikely]]
             return false;
         const unsigned way = m_hit_way[i];
         uint64_t& tree = m_l1.plru[m_hit_set[i]];
@@ -472,6 +470,11 @@ private:
         const unsigned i = static_cast<unsigned>(vpn & (kHitSlots - 1));
         m_hit_key[i] = vpn | static_cast<uint64_t>(pcid) << kHitPcidShift;
         m_hit_data[i] = d;
+        // Bit a: the rights cached allow a user access of TlbAccess a.
+        unsigned allows = 0;
+        for (unsigned a = 0; a < 3; a++)
+            allows |= static_cast<unsigned>((d & m_user_need_mask[a]) == m_user_need_bits[a]) << a;
+        m_hit_allows[i] = static_cast<uint8_t>(allows);
         m_hit_set[i] = static_cast<uint8_t>(slot / 4);
         m_hit_way[i] = static_cast<uint8_t>(slot % 4);
     }
@@ -491,14 +494,16 @@ private:
     bool m_l1_not_4way_plru = false;  // true: nothing goes into the hit cache
     uint16_t m_user_pcid = kern_pcid(0);
     // What try_l1_user_hit() reads, next to each other: the current PCID
-    // placed as in a key, the rights a user access of each TlbAccess needs
-    // (mask, then the bits wanted under it), the 4-way PLRU update of each
-    // way (bits kept, bits set) and the hit cache.
+    // placed as in a key, the 4-way PLRU update of each way (bits kept,
+    // bits set) and the hit cache; and the rights a user access of each
+    // TlbAccess needs (mask, then the bits wanted under it), from which
+    // the cache's `allows` bits are made.
     uint64_t m_hit_pcid = static_cast<uint64_t>(kern_pcid(0)) << kHitPcidShift;
     std::array<uint64_t, 3> m_user_need_mask{}, m_user_need_bits{};
     std::array<uint64_t, 4> m_plru4_keep{}, m_plru4_set{};
     std::array<uint64_t, kHitSlots> m_hit_key;
     std::array<uint64_t, kHitSlots> m_hit_data{};
+    std::array<uint8_t, kHitSlots> m_hit_allows{};            // the accesses its rights allow
     std::array<uint8_t, kHitSlots> m_hit_set{}, m_hit_way{};  // the entry's place in the L1
     unsigned m_cpu = 0;
     std::shared_ptr<TlbShared> m_shared;
