@@ -77,7 +77,6 @@ struct Workload {
         Task& t = k->tasks->create(1);
         t.mm = *mm_alloc(*k);
         t.mm->mm_users = 1;
-        t.comm = "w";
         pids.push_back(t.pid);
         return t;
     }
