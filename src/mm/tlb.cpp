@@ -320,11 +320,11 @@ CpuTlb::CpuTlb(unsigned cpu, std::shared_ptr<TlbShared> shared) : m_cpu(cpu), m_
             m_plru4_keep[w] = ~kPlru4[w].mask;
             m_plru4_set[w] = kPlru4[w].bits;
         }
-    for (unsigned a = 0; a < 3; a++) {
-        const Need n = need(static_cast<TlbAccess>(a), 0);
-        m_user_need_mask[a] = n.mask;
-        m_user_need_bits[a] = n.bits;
-    }
+    for (unsigned flags = 0; flags < 16; flags++)
+        for (unsigned a = 0; a < 3; a++) {
+            const Need n = need(static_cast<TlbAccess>(a), 0);
+            if ((flags & n.mask) == n.bits) m_user_allows[flags] |= static_cast<uint8_t>(1u << a);
+        }
     set_user_pcid(m_user_pcid);
 }
 
@@ -443,7 +443,8 @@ void CpuTlb::validate_hit_cache() const {
         const auto pcid = static_cast<uint16_t>(key >> kHitPcidShift);
         const unsigned slot = m_hit_set[i] * 4u + m_hit_way[i];
         if (m_l1_not_4way_plru || (vpn & (kHitSlots - 1)) != i || slot >= m_l1.tag.size() ||
-            m_l1.tag[slot] != tlb_tag(vpn, pcid) || m_l1.data[slot] != m_hit_data[i] || m_hit_allows[i] > 7)
+            m_l1.tag[slot] != tlb_tag(vpn, pcid) || m_l1.data[slot] != m_hit_data[i] ||
+            m_hit_allows[i] != m_user_allows[m_hit_data[i] & 15])
             throw std::logic_error(
                 fmt::format("tlb invariant: cpu {}: the hit cache's vpn {:#x} PCID {} is not at L1 slot {}",
                             m_cpu, vpn, pcid, slot));

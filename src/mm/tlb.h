@@ -470,19 +470,18 @@ private:
         const unsigned i = static_cast<unsigned>(vpn & (kHitSlots - 1));
         m_hit_key[i] = vpn | static_cast<uint64_t>(pcid) << kHitPcidShift;
         m_hit_data[i] = d;
-        // Bit a: the rights cached allow a user access of TlbAccess a.
-        unsigned allows = 0;
-        for (unsigned a = 0; a < 3; a++)
-            allows |= static_cast<unsigned>((d & m_user_need_mask[a]) == m_user_need_bits[a]) << a;
-        m_hit_allows[i] = static_cast<uint8_t>(allows);
+        m_hit_allows[i] = m_user_allows[d & 15];
         m_hit_set[i] = static_cast<uint8_t>(slot / 4);
         m_hit_way[i] = static_cast<uint8_t>(slot % 4);
     }
     // The L1 entry at `slot`, tagged `old`, is going: so is its copy.
+    // Without branches: whether the copy is there is as random as the
+    // addresses.
     void forget_l1(uint64_t old, unsigned slot) {
-        if (old == TLB_TAG_INVALID) return;
         const unsigned i = static_cast<unsigned>(tlb_tag_vpn(old) & (kHitSlots - 1));
-        if (m_hit_key[i] != kNoHit && m_hit_set[i] * 4u + m_hit_way[i] == slot) m_hit_key[i] = kNoHit;
+        const uint64_t copied =
+            static_cast<uint64_t>(m_hit_set[i] * 4u + m_hit_way[i] == slot) & (old != TLB_TAG_INVALID);
+        m_hit_key[i] |= uint64_t{0} - copied;  // kNoHit is all ones
     }
     void forget_all_l1() { m_hit_key.fill(kNoHit); }
     // L1 changes that keep the hit cache true.
@@ -495,11 +494,12 @@ private:
     uint16_t m_user_pcid = kern_pcid(0);
     // What try_l1_user_hit() reads, next to each other: the current PCID
     // placed as in a key, the 4-way PLRU update of each way (bits kept,
-    // bits set) and the hit cache; and the rights a user access of each
-    // TlbAccess needs (mask, then the bits wanted under it), from which
-    // the cache's `allows` bits are made.
+    // bits set) and the hit cache; and, to fill the cache's `allows` bits,
+    // the accesses each combination of flags allows.
     uint64_t m_hit_pcid = static_cast<uint64_t>(kern_pcid(0)) << kHitPcidShift;
-    std::array<uint64_t, 3> m_user_need_mask{}, m_user_need_bits{};
+    // For each combination of the four TLB_* flag bits, bit a set when a
+    // user access of TlbAccess a is allowed (need(a, user PCID) holds).
+    std::array<uint8_t, 16> m_user_allows{};
     std::array<uint64_t, 4> m_plru4_keep{}, m_plru4_set{};
     std::array<uint64_t, kHitSlots> m_hit_key;
     std::array<uint64_t, kHitSlots> m_hit_data{};
