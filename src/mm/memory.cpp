@@ -35,7 +35,13 @@
 // and write-protects private writable ones in both processes, so the first
 // write on either side faults and copies (or reuses when the other side has
 // let go). File areas without anonymous pages are not copied at all: the
-// child faults them in again from the page cache, as on Linux.
+// child faults them in again from the page cache, as on Linux. Like the
+// kernel's copy_pte_range(), the copy goes a PTE table at a time: the
+// child's table is allocated once, then the entries cross in one loop.
+//
+// The access that hits the L1 dTLB is inline in memory_fast.h; this file
+// has the rest (access_memory_miss()): another mm loaded, the full TLB
+// lookup, the walk, the fault and the fill.
 #include <algorithm>
 #include <map>
 #include <stdexcept>
@@ -44,6 +50,7 @@
 #include "kernel/task.h"
 #include "mm/filemap.h"
 #include "mm/memmap.h"
+#include "mm/memory_fast.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
 #include "mm/pgtable.h"
@@ -70,7 +77,7 @@ MmCounter counter_for(const Page& p, const Inode* file) {
 // and the zone's write-pending count; shmem pages are not written back, so
 // not counted.
 void mark_page_dirty(Kernel& k, Pfn pfn, const Inode* file) {
-    Page& p = k.page(pfn);
+    Page& p = page_of(k, pfn);
     if (p.test(PG_dirty)) return;
     p.set(PG_dirty);
     if (file && !file->shmem) {
@@ -98,7 +105,7 @@ MaybePfn alloc_anon_page(Kernel& k, bool zero) {
     // vma_alloc_zeroed_movable_folio(): GFP_HIGHUSER_MOVABLE | __GFP_ZERO.
     MaybePfn pfn = alloc_pages(k, zero ? GFP_HIGHUSER_MOVABLE | __GFP_ZERO : GFP_HIGHUSER_MOVABLE, 0);
     if (!pfn) return pfn;
-    k.page(*pfn).refcount = 1;
+    page_of(k, *pfn).refcount = 1;
     k.clock.charge(zero ? k.costs.page_zero : k.costs.page_copy);
     return pfn;
 }
@@ -111,7 +118,7 @@ VmFault do_anonymous_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint
         *pte = pfn_pte(k.zero_pfn, vm_get_page_prot(vma.vm_flags)) | _PAGE_SPECIAL;
         return VmFault::Minor;
     }
-    anon_vma_prepare(k, vma);
+    if (!vma.anon_vma) anon_vma_prepare(k, vma);
     MaybePfn pfn = alloc_anon_page(k, true);
     if (!pfn) return VmFault::Oom;
     page_add_new_anon_rmap(k, *pfn, vma, addr);
@@ -124,7 +131,7 @@ VmFault do_anonymous_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint
 // Maps a page-cache page read-only (or writable for a shared writable
 // area) and accounts it: finish_fault() / set_pte_range().
 void map_file_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* pte, Pfn pfn, bool write) {
-    Page& p = k.page(pfn);
+    Page& p = page_of(k, pfn);
     p.refcount++;
     page_add_file_rmap(k, pfn);
     mm.add_mm_counter(counter_for(p, vma.vm_file), 1);
@@ -153,7 +160,7 @@ uint64_t do_fault_around(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr) {
         uint64_t index = vma.linear_page_index(a);
         if (index >= file_pages) break;
         MaybePfn pfn = filemap_get_page(k, file, index);
-        if (!pfn || !k.page(*pfn).test(PG_uptodate)) continue;
+        if (!pfn || !page_of(k, *pfn).test(PG_uptodate)) continue;
         uint64_t* pte = pte_lookup(k, mm, a);
         if (!pte || !pte_none(*pte)) continue;
         map_file_page(k, mm, vma, a, pte, *pfn, false);
@@ -208,7 +215,7 @@ VmFault do_fault(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* pte
     if (read_in == ReadIn::Yes) done = VmFault::Major;
     if (write && !(vma.vm_flags & VM_SHARED)) {
         // do_cow_fault(): a private copy of the file page.
-        anon_vma_prepare(k, vma);
+        if (!vma.anon_vma) anon_vma_prepare(k, vma);
         MaybePfn copy = alloc_anon_page(k, false);
         if (!copy) return VmFault::Oom;
         page_add_new_anon_rmap(k, *copy, vma, addr);
@@ -233,7 +240,7 @@ VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
     }
     if (!pte_special(e)) {
         Pfn pfn = pte_pfn(e);
-        Page& p = k.page(pfn);
+        Page& p = page_of(k, pfn);
         // wp_can_reuse_anon_folio(): an anonymous page only this entry holds.
         if (p.test(PG_anon) && p.refcount == 1 && p.mapcount == 1) {
             *pte = e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
@@ -242,14 +249,14 @@ VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
         }
     }
     // wp_page_copy(): a new page, zeroed when the old one is the zero page.
-    anon_vma_prepare(k, vma);
+    if (!vma.anon_vma) anon_vma_prepare(k, vma);
     bool from_zero = pte_special(e);
     MaybePfn copy = alloc_anon_page(k, from_zero);
     if (!copy) return VmFault::Oom;
     page_add_new_anon_rmap(k, *copy, vma, addr);
     if (!from_zero) {
         Pfn old = pte_pfn(e);
-        Page& op = k.page(old);
+        Page& op = page_of(k, old);
         MmCounter c = counter_for(op, vma.vm_file);
         if (c != MM_ANONPAGES) {
             mm.add_mm_counter(c, -1);
@@ -266,6 +273,15 @@ VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
     return VmFault::Minor;
 }
 
+// find_vma() with its one-area cache tried inline: a run of faults stays
+// in one area.
+Vma* find_vma_cached(MmStruct& mm, uint64_t addr) {
+    Vma* c = mm.vma_cache;
+    if (c && c->vm_start <= addr && addr < c->vm_end) [[likely]]
+        return c;
+    return find_vma(mm, addr);
+}
+
 // access_error() of arch/x86/mm/fault.c.
 bool access_error(const Vma& vma, unsigned flags) {
     if (flags & FAULT_FLAG_WRITE) return !(vma.vm_flags & VM_WRITE);
@@ -277,7 +293,7 @@ bool access_error(const Vma& vma, unsigned flags) {
 
 // mlock_folio()/munlock_folio(): VM_LOCKED areas keep their pages mlocked.
 void mlock_page(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
+    Page& p = page_of(k, pfn);
     if (p.test(PG_mlocked)) return;
     p.set(PG_mlocked);
     mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, 1);
@@ -285,7 +301,7 @@ void mlock_page(Kernel& k, Pfn pfn) {
 }
 
 void munlock_page(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
+    Page& p = page_of(k, pfn);
     if (!p.test(PG_mlocked)) return;
     p.clear(PG_mlocked);
     mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, -1);
@@ -319,7 +335,7 @@ void vm_init(Kernel& k) {
 }
 
 void put_page(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
+    Page& p = page_of(k, pfn);
     if (p.refcount == 0) throw std::logic_error("put_page: page already free");
     if (--p.refcount) return;
     if (p.test(PG_mlocked)) munlock_page(k, pfn);
@@ -337,7 +353,7 @@ VmFault handle_mm_fault(Kernel& k, Task& t, uint64_t addr, unsigned flags) {
     k.clock.charge(k.costs.fault_entry);
     t.stime += k.costs.fault_entry;
     // do_user_addr_fault(): find the area, grow the stack, check rights.
-    Vma* vma = find_vma(mm, addr);
+    Vma* vma = find_vma_cached(mm, addr);
     if (!vma) return VmFault::SegvMaperr;
     if (vma->vm_start > addr) {
         if (!(vma->vm_flags & VM_GROWSDOWN) || !expand_stack(k, mm, *vma, addr)) return VmFault::SegvMaperr;
@@ -371,18 +387,24 @@ VmFault handle_mm_fault(Kernel& k, Task& t, uint64_t addr, unsigned flags) {
     return r;
 }
 
-VmFault access_memory(Kernel& k, Task& t, uint64_t addr, Access how) {
+// access_memory() past the L1 hit: the switch to the task's mm, the full
+// TLB lookup, the walk and the faults.
+VmFault access_memory_miss(Kernel& k, Task& t, uint64_t addr, Access how) {
     MmStruct& mm = *t.mm;
     bool write = how == Access::Write;
     bool exec = how == Access::Exec;
     CpuTlb& tlb = k.tlbs[static_cast<std::size_t>(t.cpu)];
     if (tlb.state.loaded_mm != &mm.tlb) switch_mm(k.tlbs, static_cast<unsigned>(t.cpu), mm.tlb);
-    TlbAccess ta = write ? TlbAccess::Write : exec ? TlbAccess::Exec : TlbAccess::Read;
+    TlbAccess ta = static_cast<TlbAccess>(how);
     TlbResult hit = tlb_lookup(tlb, VirtAddr(addr), ta);
-    if (hit.hit()) [[likely]] {
+    if (hit.hit()) {
         k.clock.charge(hit.outcome == TlbOutcome::L1Hit ? k.costs.tlb_hit : k.costs.stlb_hit);
         return VmFault::Minor;
     }
+    // After a miss or a refused access neither TLB level holds the page
+    // (a refusal drops it), and nothing below fills the TLB: the fill can
+    // skip looking for an old entry. A dirty-bit walk found it cached.
+    const bool absent = hit.outcome != TlbOutcome::DirtyUpdate;
     // Walk; fault until the entry allows the access. A read fault can map
     // the zero page that a later write replaces, so allow a few rounds.
     VmFault outcome = VmFault::Minor;
@@ -393,7 +415,12 @@ VmFault access_memory(Kernel& k, Task& t, uint64_t addr, Access how) {
             // The CPU sets the accessed bit on a walk and the dirty bit on a
             // write, then caches the translation.
             *pte |= _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
-            tlb_fill(tlb, VirtAddr(addr), pte_pfn(*pte), tlb_flags_from_pte(*pte));
+            const uint64_t vpn = addr >> PAGE_SHIFT;
+            const uint16_t pcid = tlb_pcid_for(tlb, VirtAddr(addr));
+            if (absent)
+                tlb.insert_new(vpn, pcid, pte_pfn(*pte), tlb_flags_from_pte(*pte));
+            else
+                tlb.insert(vpn, pcid, pte_pfn(*pte), tlb_flags_from_pte(*pte));
             return outcome;
         }
         unsigned flags =
@@ -403,6 +430,10 @@ VmFault access_memory(Kernel& k, Task& t, uint64_t addr, Access how) {
         if (r == VmFault::Major) outcome = r;
     }
     throw std::logic_error("access_memory: the fault did not make the access possible");
+}
+
+VmFault access_memory(Kernel& k, Task& t, uint64_t addr, Access how) {
+    return access_memory_inline(k, t, addr, how);
 }
 
 VmFault populate_range(Kernel& k, Task& t, uint64_t start, uint64_t end, bool write) {
@@ -417,24 +448,23 @@ VmFault populate_range(Kernel& k, Task& t, uint64_t start, uint64_t end, bool wr
 }
 
 void zap_page_range(Kernel& k, MmStruct& mm, Vma& vma, uint64_t start, uint64_t end) {
-    walk_ptes(k, mm, start, end, [&](uint64_t addr, uint64_t& e) {
-        (void)addr;
-        if (!pte_present(e)) {
-            e = 0;  // swap entries arrive with the swap issue
-            return;
+    const Inode* file = vma.vm_file;
+    walk_pte_tables(k, mm, start, end, [&](uint64_t, uint64_t* t, unsigned from, unsigned to) {
+        for (unsigned i = from; i < to; i++) {
+            const uint64_t e = t[i];
+            if (!e) continue;
+            t[i] = 0;
+            // Swap entries arrive with the swap issue; the zero page has no
+            // descriptor to update.
+            if (!pte_present(e) || pte_special(e)) continue;
+            Pfn pfn = pte_pfn(e);
+            Page& p = page_of(k, pfn);
+            mm.add_mm_counter(counter_for(p, file), -1);
+            if (!p.test(PG_anon) && pte_dirty(e)) mark_page_dirty(k, pfn, file);
+            page_remove_rmap(k, pfn);
+            if (p.mapcount == 0 && p.test(PG_mlocked)) munlock_page(k, pfn);
+            put_page(k, pfn);
         }
-        if (pte_special(e)) {
-            e = 0;
-            return;
-        }
-        Pfn pfn = pte_pfn(e);
-        Page& p = k.page(pfn);
-        mm.add_mm_counter(counter_for(p, vma.vm_file), -1);
-        if (!p.test(PG_anon) && pte_dirty(e)) mark_page_dirty(k, pfn, vma.vm_file);
-        e = 0;
-        page_remove_rmap(k, pfn);
-        if (p.mapcount == 0 && p.test(PG_mlocked)) munlock_page(k, pfn);
-        put_page(k, pfn);
     });
 }
 
@@ -443,37 +473,51 @@ Result<void> copy_page_range(Kernel& k, MmStruct& dst_mm, Vma& dst, MmStruct& sr
     // mappings) are copied; file pages are faulted in again by the child.
     (void)dst;  // the child's area: its entries are found through dst_mm
     if (!src.anon_vma && !(src.vm_flags & (VM_PFNMAP | VM_MIXEDMAP))) return {};
-    bool cow = is_cow_mapping(src.vm_flags);
+    const bool cow = is_cow_mapping(src.vm_flags);
+    const bool shared = src.vm_flags & VM_SHARED;
+    const Inode* file = src.vm_file;
     bool oom = false;
     uint64_t copied = 0;
-    walk_ptes(k, src_mm, src.vm_start, src.vm_end, [&](uint64_t addr, uint64_t& e) {
-        if (oom) return;
-        uint64_t* d = pte_alloc(k, dst_mm, addr);
-        if (!d) {
-            oom = true;
-            return;
-        }
-        copied++;
-        // copy_present_pte(): the child's entry starts old.
-        uint64_t ne = e & ~_PAGE_ACCESSED;
-        if (src.vm_flags & VM_SHARED) ne &= ~_PAGE_DIRTY;
-        if (!pte_special(e)) {
-            Pfn pfn = pte_pfn(e);
-            Page& p = k.page(pfn);
-            if (p.test(PG_anon)) {
-                page_dup_rmap(k, pfn);
-            } else {
-                p.refcount++;
-                page_add_file_rmap(k, pfn);
+    // One PTE table at a time (copy_pte_range()): the child's table is
+    // allocated at the first entry to copy, then the entries go across in
+    // one pass.
+    walk_pte_tables(
+        k, src_mm, src.vm_start, src.vm_end, [&](uint64_t base, uint64_t* s, unsigned from, unsigned to) {
+            if (oom) return;
+            uint64_t* d = nullptr;
+            for (unsigned i = from; i < to; i++) {
+                uint64_t e = s[i];
+                if (!e) continue;
+                if (!d) {
+                    uint64_t* slot = pte_alloc(k, dst_mm, base + (static_cast<uint64_t>(i) << PAGE_SHIFT));
+                    if (!slot) {
+                        oom = true;
+                        return;
+                    }
+                    d = slot - i;
+                }
+                copied++;
+                // copy_present_pte(): the child's entry starts old.
+                uint64_t ne = e & ~_PAGE_ACCESSED;
+                if (shared) ne &= ~_PAGE_DIRTY;
+                if (!pte_special(e)) {
+                    Pfn pfn = pte_pfn(e);
+                    Page& p = page_of(k, pfn);
+                    if (p.test(PG_anon)) {
+                        page_dup_rmap(k, pfn);
+                    } else {
+                        p.refcount++;
+                        page_add_file_rmap(k, pfn);
+                    }
+                    dst_mm.add_mm_counter(counter_for(p, file), 1);
+                    if (cow && pte_write(e)) {
+                        s[i] = e & ~_PAGE_RW;
+                        ne &= ~_PAGE_RW;
+                    }
+                }
+                d[i] = ne;
             }
-            dst_mm.add_mm_counter(counter_for(p, src.vm_file), 1);
-            if (cow && pte_write(e)) {
-                e &= ~_PAGE_RW;
-                ne &= ~_PAGE_RW;
-            }
-        }
-        *d = ne;
-    });
+        });
     k.clock.charge(k.costs.fork_per_page * copied);
     if (oom) return Errno::NOMEM;
     dst_mm.update_hiwater_rss();
@@ -514,7 +558,7 @@ void validate_vm(const Kernel& kc) {
                     return;
                 }
                 Pfn pfn = pte_pfn(e);
-                const Page& p = k.page(pfn);
+                const Page& p = page_of(k, pfn);
                 maps[pfn.value]++;
                 if (p.test(PG_anon) && pte_write(e)) writable_anon[pfn.value]++;
                 rss[counter_for(p, v->vm_file)]++;
@@ -543,7 +587,7 @@ void validate_vm(const Kernel& kc) {
         fail("NR_PAGETABLE " + std::to_string(nr_pt) + " != tables " + std::to_string(tables));
     int64_t anon_mapped = 0, file_mapped = 0;
     for (auto& [pfn, n] : maps) {
-        const Page& p = k.page(Pfn(pfn));
+        const Page& p = page_of(k, Pfn(pfn));
         if (p.mapcount != n)
             fail("pfn " + std::to_string(pfn) + " mapcount " + std::to_string(p.mapcount) + " but " +
                  std::to_string(n) + " entries");
@@ -560,7 +604,7 @@ void validate_vm(const Kernel& kc) {
         if (found != n) fail("rmap finds " + std::to_string(found) + " of " + std::to_string(n) + " entries");
     }
     for (auto& [pfn, n] : writable_anon)
-        if (n > 1 || k.page(Pfn(pfn)).mapcount > 1) fail("anonymous page writable while shared");
+        if (n > 1 || page_of(k, Pfn(pfn)).mapcount > 1) fail("anonymous page writable while shared");
     if (k.global_node_page_state(NR_ANON_PAGES) != anon_mapped)
         fail("NR_ANON_MAPPED differs from mapped anon pages");
     if (k.global_node_page_state(NR_MAPPED) != file_mapped)

@@ -123,6 +123,13 @@ struct MmStruct {
     // The page table: the pfn of the top-level (PGD) table page.
     Pfn pgd{0};
     bool has_pgd = false;
+    // The PTE table the last walk ended in (pgtable.h): the 2 MiB-aligned
+    // base of the range it maps, and its entries. Host bookkeeping only
+    // (simulated walks cost the same); pgtable.cpp drops it before any
+    // table of this mm is freed. A base that is not 2 MiB-aligned means
+    // none.
+    mutable uint64_t pt_cache_base = 1;
+    mutable uint64_t* pt_cache_table = nullptr;
 
     // Layout (mm->mmap_base and the fields prctl(PR_SET_MM) can set).
     uint64_t task_size = 0x7ffffffff000ull;  // TASK_SIZE_MAX with 4-level paging

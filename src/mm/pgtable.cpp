@@ -8,16 +8,6 @@
 
 namespace mmsim {
 
-uint64_t vm_get_page_prot(uint64_t vm_flags) {
-    // x86's protection_map[]: PAGE_NONE is _PAGE_PROTNONE without
-    // _PAGE_PRESENT, so the CPU faults while the page stays mapped.
-    if (!(vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) return _PAGE_PROTNONE | _PAGE_ACCESSED | _PAGE_NX;
-    uint64_t prot = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
-    if ((vm_flags & VM_WRITE) && (vm_flags & VM_SHARED)) prot |= _PAGE_RW;
-    if (!(vm_flags & VM_EXEC)) prot |= _PAGE_NX;
-    return prot;
-}
-
 uint32_t PageTableStore::alloc_slot() {
     if (!m_free.empty()) {
         uint32_t s = m_free.back();
@@ -42,7 +32,7 @@ constexpr gfp_t kGfpPgtableUser = GFP_KERNEL | __GFP_ACCOUNT | __GFP_ZERO;
 MaybePfn table_alloc(Kernel& k) {
     MaybePfn pfn = alloc_pages(k, kGfpPgtableUser, 0);
     if (!pfn) return pfn;
-    Page& p = k.page(*pfn);
+    Page& p = page_of(k, *pfn);
     p.set(PG_pgtable);
     p.index = k.page_tables->alloc_slot();
     mod_node_page_state(k.nodes[pfn_zone(k, *pfn).node], NR_PAGE_TABLE_PAGES, 1);
@@ -51,7 +41,7 @@ MaybePfn table_alloc(Kernel& k) {
 
 // pagetable_dtor() + pagetable_free().
 void table_free(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
+    Page& p = page_of(k, pfn);
     k.page_tables->free_slot(p.index);
     p.index = 0;
     p.clear(PG_pgtable);
@@ -76,6 +66,17 @@ bool table_empty(const PtTable& t) {
     return true;
 }
 
+// Remembers the PTE table covering addr for the next walk.
+void remember_pte_table(const MmStruct& mm, uint64_t addr, uint64_t* table) {
+    mm.pt_cache_base = addr & PMD_MASK;
+    mm.pt_cache_table = table;
+}
+
+void forget_pte_table(const MmStruct& mm) {
+    mm.pt_cache_base = 1;
+    mm.pt_cache_table = nullptr;
+}
+
 }  // namespace
 
 Result<void> pgd_alloc(Kernel& k, MmStruct& mm) {
@@ -87,12 +88,13 @@ Result<void> pgd_alloc(Kernel& k, MmStruct& mm) {
 }
 
 void pgd_free(Kernel& k, MmStruct& mm) {
+    forget_pte_table(mm);
     if (!mm.has_pgd) return;
     table_free(k, mm.pgd);
     mm.has_pgd = false;
 }
 
-const uint64_t* pte_lookup(const Kernel& k, const MmStruct& mm, uint64_t addr) {
+const uint64_t* pte_lookup_walk(const Kernel& k, const MmStruct& mm, uint64_t addr) {
     if (!mm.has_pgd) return nullptr;
     uint64_t g = pt_table(k, mm.pgd)[pgd_index(addr)];
     if (!pte_present(g)) return nullptr;
@@ -100,15 +102,13 @@ const uint64_t* pte_lookup(const Kernel& k, const MmStruct& mm, uint64_t addr) {
     if (!pte_present(u)) return nullptr;
     uint64_t m = pt_table(k, pte_pfn(u))[pmd_index(addr)];
     if (!pte_present(m)) return nullptr;
-    return &pt_table(k, pte_pfn(m))[pte_index(addr)];
+    // The store's tables are host memory the walk may write through.
+    uint64_t* table = const_cast<uint64_t*>(pt_table(k, pte_pfn(m)).data());
+    remember_pte_table(mm, addr, table);
+    return table + pte_index(addr);
 }
 
-uint64_t* pte_lookup(Kernel& k, MmStruct& mm, uint64_t addr) {
-    return const_cast<uint64_t*>(
-        pte_lookup(static_cast<const Kernel&>(k), static_cast<const MmStruct&>(mm), addr));
-}
-
-uint64_t* pte_alloc(Kernel& k, MmStruct& mm, uint64_t addr) {
+uint64_t* pte_alloc_walk(Kernel& k, MmStruct& mm, uint64_t addr) {
     if (!mm.has_pgd) return nullptr;
     uint64_t& g = pt_table(k, mm.pgd)[pgd_index(addr)];
     if (!ensure_table(k, mm, g)) return nullptr;
@@ -116,7 +116,9 @@ uint64_t* pte_alloc(Kernel& k, MmStruct& mm, uint64_t addr) {
     if (!ensure_table(k, mm, u)) return nullptr;
     uint64_t& m = pt_table(k, pte_pfn(u))[pmd_index(addr)];
     if (!ensure_table(k, mm, m)) return nullptr;
-    return &pt_table(k, pte_pfn(m))[pte_index(addr)];
+    uint64_t* table = pt_table(k, pte_pfn(m)).data();
+    remember_pte_table(mm, addr, table);
+    return table + pte_index(addr);
 }
 
 namespace {
@@ -166,6 +168,7 @@ void free_pmd_tables(Kernel& k, MmStruct& mm, PtTable& pud, uint64_t addr, uint6
 }  // namespace
 
 void free_pgd_range(Kernel& k, MmStruct& mm, uint64_t addr, uint64_t end, uint64_t floor, uint64_t ceiling) {
+    forget_pte_table(mm);
     if (!mm.has_pgd) return;
     // Trim to the PTE tables the range owns outright: a table whose 2 MiB
     // also serves an area below floor or above ceiling stays.

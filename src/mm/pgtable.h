@@ -30,6 +30,12 @@
 // free_pgd_range()'s rule: a table goes only when the whole range it
 // covers lies between the neighbouring areas (floor and ceiling), so a
 // table shared with a neighbour stays.
+//
+// For the host's sake, each address space remembers the PTE table its last
+// walk ended in (MmStruct::pt_cache_*): a walk or table allocation within
+// the same 2 MiB, the common case of faults and accesses in a row, is one
+// comparison. The simulated walk costs the same either way. Code that
+// handles many entries walks a PTE table at a time (walk_pte_tables()).
 #pragma once
 
 #include <array>
@@ -92,7 +98,15 @@ inline uint64_t pfn_pte(Pfn pfn, uint64_t prot) { return (pfn.value << PAGE_SHIF
 // vm_get_page_prot(): the entry bits for an area's rights. Private
 // writable areas start write-protected (copy-on-write); only shared
 // writable ones get _PAGE_RW up front (protection_map[] of x86).
-uint64_t vm_get_page_prot(uint64_t vm_flags);
+inline uint64_t vm_get_page_prot(uint64_t vm_flags) {
+    // x86's protection_map[]: PAGE_NONE is _PAGE_PROTNONE without
+    // _PAGE_PRESENT, so the CPU faults while the page stays mapped.
+    if (!(vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) return _PAGE_PROTNONE | _PAGE_ACCESSED | _PAGE_NX;
+    uint64_t prot = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+    if ((vm_flags & VM_WRITE) && (vm_flags & VM_SHARED)) prot |= _PAGE_RW;
+    if (!(vm_flags & VM_EXEC)) prot |= _PAGE_NX;
+    return prot;
+}
 
 // The host storage of table contents, indexed by slot.
 using PtTable = std::array<uint64_t, PTRS_PER_TABLE>;
@@ -109,8 +123,12 @@ private:
     std::vector<uint32_t> m_free;
 };
 
+// The descriptor of a pfn: Kernel::page() inlined, for the hot paths.
+inline Page& page_of(Kernel& k, Pfn pfn) { return (*k.mem_map)[pfn.value]; }
+inline const Page& page_of(const Kernel& k, Pfn pfn) { return (*k.mem_map)[pfn.value]; }
+
 // The table behind a table page's pfn.
-inline PtTable& pt_table(Kernel& k, Pfn pfn) { return k.page_tables->table(k.page(pfn).index); }
+inline PtTable& pt_table(Kernel& k, Pfn pfn) { return k.page_tables->table((*k.mem_map)[pfn.value].index); }
 inline const PtTable& pt_table(const Kernel& k, Pfn pfn) {
     return k.page_tables->table((*k.mem_map)[pfn.value].index);
 }
@@ -121,13 +139,28 @@ Result<void> pgd_alloc(Kernel& k, MmStruct& mm);
 // pgd_free(): after every lower table is gone (exit_mmap).
 void pgd_free(Kernel& k, MmStruct& mm);
 
+// The walks below remember the PTE table they end in (MmStruct::
+// pt_cache_*), so the next walk within the same 2 MiB is one comparison.
+// These do the full walk and refill that cache.
+const uint64_t* pte_lookup_walk(const Kernel& k, const MmStruct& mm, uint64_t addr);
+uint64_t* pte_alloc_walk(Kernel& k, MmStruct& mm, uint64_t addr);
+
 // The PTE slot for addr, or nullptr if a table on the way is missing.
-uint64_t* pte_lookup(Kernel& k, MmStruct& mm, uint64_t addr);
-const uint64_t* pte_lookup(const Kernel& k, const MmStruct& mm, uint64_t addr);
+inline const uint64_t* pte_lookup(const Kernel& k, const MmStruct& mm, uint64_t addr) {
+    if ((addr & PMD_MASK) == mm.pt_cache_base) return mm.pt_cache_table + pte_index(addr);
+    return pte_lookup_walk(k, mm, addr);
+}
+inline uint64_t* pte_lookup(Kernel& k, MmStruct& mm, uint64_t addr) {
+    return const_cast<uint64_t*>(
+        pte_lookup(static_cast<const Kernel&>(k), static_cast<const MmStruct&>(mm), addr));
+}
 // The PTE slot for addr, allocating missing tables (__pud_alloc,
 // __pmd_alloc, __pte_alloc). nullptr when a table page cannot be
 // allocated (the fault returns VM_FAULT_OOM).
-uint64_t* pte_alloc(Kernel& k, MmStruct& mm, uint64_t addr);
+inline uint64_t* pte_alloc(Kernel& k, MmStruct& mm, uint64_t addr) {
+    if ((addr & PMD_MASK) == mm.pt_cache_base) return mm.pt_cache_table + pte_index(addr);
+    return pte_alloc_walk(k, mm, addr);
+}
 
 // free_pgd_range(): frees the tables mapping [addr, end) whose whole span
 // lies inside [floor, ceiling) (ceiling 0 means the top of the address
@@ -140,6 +173,12 @@ template <typename Fn>
 void walk_ptes(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end, Fn&& fn);
 template <typename Fn>
 void walk_ptes(const Kernel& k, const MmStruct& mm, uint64_t start, uint64_t end, Fn&& fn);
+// Calls fn(base, entries, from, to) once for every PTE table present under
+// [start, end): base is the 2 MiB-aligned address the table maps, entries
+// its 512 slots, [from, to) the slots inside the range. For loops that
+// handle a table's entries together (fork's copy, unmapping).
+template <typename Fn>
+void walk_pte_tables(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end, Fn&& fn);
 
 // Counts every table page of the address space by level (for validate()
 // and tests): [0] PTE, [1] PMD, [2] PUD, [3] PGD.
@@ -148,8 +187,10 @@ std::array<uint64_t, 4> count_pgtables(const Kernel& k, const MmStruct& mm);
 // ---- template bodies ---------------------------------------------------------
 
 namespace pgtable_detail {
+// Calls table_fn(base, table, from, to) for every PTE table under
+// [start, end).
 template <typename K, typename Fn>
-void walk(K& k, Pfn pgd, uint64_t start, uint64_t end, Fn& fn) {
+void walk_tables(K& k, Pfn pgd, uint64_t start, uint64_t end, Fn& table_fn) {
     uint64_t addr = start;
     while (addr < end) {
         auto& g = pt_table(k, pgd);
@@ -173,19 +214,25 @@ void walk(K& k, Pfn pgd, uint64_t start, uint64_t end, Fn& fn) {
             while (addr < uend) {
                 uint64_t me = m[pmd_index(addr)];
                 uint64_t next_m = (addr & PMD_MASK) + PMD_SIZE;
-                if (!pte_present(me)) {
-                    addr = next_m;
-                    continue;
-                }
-                auto& t = pt_table(k, pte_pfn(me));
                 uint64_t mend = next_m < uend ? next_m : uend;
-                for (; addr < mend; addr += PAGE_SIZE) {
-                    auto& e = t[pte_index(addr)];
-                    if (e) fn(addr, e);
+                if (pte_present(me)) {
+                    // mend - 1: the range may end at the top of the table.
+                    table_fn(addr & PMD_MASK, pt_table(k, pte_pfn(me)).data(), pte_index(addr),
+                             pte_index(mend - 1) + 1);
                 }
+                addr = next_m;
             }
         }
     }
+}
+
+template <typename K, typename Fn>
+void walk(K& k, Pfn pgd, uint64_t start, uint64_t end, Fn& fn) {
+    auto per_table = [&fn](uint64_t base, auto* t, unsigned from, unsigned to) {
+        for (unsigned i = from; i < to; i++)
+            if (t[i]) fn(base + (static_cast<uint64_t>(i) << PAGE_SHIFT), t[i]);
+    };
+    walk_tables(k, pgd, start, end, per_table);
 }
 }  // namespace pgtable_detail
 
@@ -196,6 +243,10 @@ void walk_ptes(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end, Fn&& fn) {
 template <typename Fn>
 void walk_ptes(const Kernel& k, const MmStruct& mm, uint64_t start, uint64_t end, Fn&& fn) {
     if (mm.has_pgd) pgtable_detail::walk(k, mm.pgd, start, end, fn);
+}
+template <typename Fn>
+void walk_pte_tables(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end, Fn&& fn) {
+    if (mm.has_pgd) pgtable_detail::walk_tables(k, mm.pgd, start, end, fn);
 }
 
 }  // namespace mmsim

@@ -145,38 +145,14 @@ void unlink_anon_vmas(Kernel& k, Vma& vma) {
 
 // ---- map counts ------------------------------------------------------------------
 
-void page_add_new_anon_rmap(Kernel& k, Pfn pfn, Vma& vma, uint64_t addr) {
-    Page& p = k.page(pfn);
-    p.set(PG_anon);
-    p.set(PG_swapbacked);
-    p.mapping = vma.anon_vma->id;
-    p.index = static_cast<uint32_t>(vma.linear_page_index(addr));
-    p.mapcount = 1;
-    mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_ANON_PAGES, 1);
-}
-
-void page_dup_rmap(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
-    p.mapcount++;
-    p.refcount++;
-}
-
-void page_add_file_rmap(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
-    if (p.mapcount++ == 0) mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_MAPPED, 1);
-}
-
-void page_remove_rmap(Kernel& k, Pfn pfn) {
-    Page& p = k.page(pfn);
-    if (p.mapcount <= 0) throw std::logic_error("page_remove_rmap: page not mapped");
-    if (--p.mapcount == 0)
-        mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], p.test(PG_anon) ? NR_ANON_PAGES : NR_MAPPED, -1);
+void page_remove_rmap_unmapped(Pfn pfn) {
+    throw std::logic_error("page_remove_rmap: page " + std::to_string(pfn.value) + " not mapped");
 }
 
 // ---- the walk ----------------------------------------------------------------------
 
 std::size_t rmap_walk(Kernel& k, Pfn pfn, const std::function<void(Vma&, uint64_t addr)>& fn) {
-    Page& p = k.page(pfn);
+    Page& p = page_of(k, pfn);
     std::size_t visited = 0;
     auto visit = [&](Vma& vma) {
         // vma_address(): the index, taken modulo 2^32 (see Page::index).

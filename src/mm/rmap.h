@@ -38,6 +38,9 @@
 
 #include "kernel/kernel.h"
 #include "mm/mm_struct.h"
+#include "mm/page_alloc.h"
+#include "mm/pgtable.h"
+#include "mm/vmstat.h"
 
 namespace mmsim {
 
@@ -85,10 +88,34 @@ void unlink_anon_vmas(Kernel& k, Vma& vma);
 // Map counts and the mapping of a page (folio_add_new_anon_rmap,
 // folio_add_anon_rmap_pte, folio_add_file_rmap_pte, folio_remove_rmap_pte),
 // with the node counters they keep (NR_ANON_MAPPED, NR_FILE_MAPPED).
-void page_add_new_anon_rmap(Kernel& k, Pfn pfn, Vma& vma, uint64_t addr);
-void page_dup_rmap(Kernel& k, Pfn pfn);  // fork: another entry maps it
-void page_add_file_rmap(Kernel& k, Pfn pfn);
-void page_remove_rmap(Kernel& k, Pfn pfn);
+// Inline: every fault, fork and unmap calls them once per page.
+inline void page_add_new_anon_rmap(Kernel& k, Pfn pfn, Vma& vma, uint64_t addr) {
+    Page& p = page_of(k, pfn);
+    p.set(PG_anon);
+    p.set(PG_swapbacked);
+    p.mapping = vma.anon_vma->id;
+    p.index = static_cast<uint32_t>(vma.linear_page_index(addr));
+    p.mapcount = 1;
+    mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_ANON_PAGES, 1);
+}
+// fork: another entry maps the anonymous page.
+inline void page_dup_rmap(Kernel& k, Pfn pfn) {
+    Page& p = page_of(k, pfn);
+    p.mapcount++;
+    p.refcount++;
+}
+inline void page_add_file_rmap(Kernel& k, Pfn pfn) {
+    Page& p = page_of(k, pfn);
+    if (p.mapcount++ == 0) mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_MAPPED, 1);
+}
+[[noreturn]] void page_remove_rmap_unmapped(Pfn pfn);  // throws std::logic_error
+inline void page_remove_rmap(Kernel& k, Pfn pfn) {
+    Page& p = page_of(k, pfn);
+    if (p.mapcount <= 0) [[unlikely]]
+        page_remove_rmap_unmapped(pfn);
+    if (--p.mapcount == 0)
+        mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], p.test(PG_anon) ? NR_ANON_PAGES : NR_MAPPED, -1);
+}
 
 // rmap_walk(): calls fn(vma, addr) for every area and address that may map
 // the page (the caller checks the entry). Returns the number of areas

@@ -13,12 +13,17 @@
 //   flush_tlb_mm_range(tlbs, cpu, mm.tlb, start, end, PAGE_SHIFT, FreedTables::No);
 //   tlb_mm_release(tlbs, mm.tlb);                // before the mm is freed
 //
-// The hit is the hottest path of the simulator: CpuTlb::lookup() is inline
-// and touches one set of the L1 array (tags in one array, data in another).
+// The hit is the hottest path of the simulator: CpuTlb::try_l1_user_hit()
+// answers a user access that hits the L1 with one comparison against the
+// hit cache; CpuTlb::lookup() is inline too and touches one set of the L1
+// array (tags in one array, data in another).
 #pragma once
 
 #include <array>
 #include <bit>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -214,18 +219,23 @@ struct TlbShared {
 
 // One level of the TLB: sets x ways, structure of arrays. Replacement:
 // tree pseudo-LRU when the ways are a power of two (the L1 dTLB's 4), true
-// LRU by access stamps otherwise (the STLB's 12). Empty ways fill first,
-// lowest index first.
+// LRU otherwise (the STLB's 12). Empty ways fill first, lowest index first.
+// True LRU keeps, for sets of up to 16 ways, the ways in order of use in
+// one word per set (4 bits a way, most recent lowest: `order`), and for
+// wider sets a stamp per entry (the time of last use, 0 when empty).
 struct TlbLevel {
     std::vector<uint64_t> tag;        // sets * ways; TLB_TAG_INVALID when empty
+    std::vector<uint32_t> tag_low;    // the low 32 bits of each tag, for find()'s first pass
     std::vector<uint64_t> data;       // pfn << 8 | TLB_* flags
     std::vector<uint64_t> plru;       // per set: tree bits, node i (1..ways-1) in bit i
-    std::vector<uint64_t> stamp;      // per entry: last use (LRU); 0 when empty
+    std::vector<uint64_t> order;      // per set (LRU, up to 16 ways): ways by recency; unused nibbles 0xf
+    std::vector<uint64_t> stamp;      // per entry (LRU, wider sets): last use; 0 when empty
     std::vector<uint64_t> path_mask;  // per way: the tree nodes on its path
     std::vector<uint64_t> path_bits;  // per way: those nodes pointing away from it
     uint64_t set_mask = 0;
     unsigned ways = 0;
     bool use_plru = true;
+    bool use_order = false;  // LRU kept in `order` rather than `stamp`
     uint64_t clock = 0;
 
     void configure(unsigned entries, unsigned nr_ways);
@@ -235,23 +245,58 @@ struct TlbLevel {
     // The way of `t` in `set`, or -1. The common associativities compare
     // every way without branching (a tag is in at most one way): which way
     // hits is random, and a mispredicted early exit would cost more than
-    // the whole lookup.
+    // the whole lookup. Wide sets compare the low halves of the tags four
+    // at a time first, then check the whole tag of the ways that matched
+    // (tags of one set differ in their low bits but for pages 2 GiB apart).
     int find(uint64_t set, uint64_t t) const {
         const uint64_t* tags = tag.data() + set * ways;
         switch (ways) {
             case 4:
                 return find_fixed<4>(tags, t);
             case 8:
-                return find_fixed<8>(tags, t);
+                return find_wide<8>(set, t);
             case 12:
-                return find_fixed<12>(tags, t);
+                return find_wide<12>(set, t);
             case 16:
-                return find_fixed<16>(tags, t);
+                return find_wide<16>(set, t);
             default:
                 for (unsigned w = 0; w < ways; w++)
                     if (tags[w] == t) return static_cast<int>(w);
                 return -1;
         }
+    }
+    template <unsigned N>
+    int find_wide(uint64_t set, uint64_t t) const {
+        const uint64_t* tags = tag.data() + set * N;
+        unsigned cand = low_matches<N>(tag_low.data() + set * N, static_cast<uint32_t>(t));
+        while (cand) {
+            const unsigned w = static_cast<unsigned>(std::countr_zero(cand));
+            if (tags[w] == t) return static_cast<int>(w);
+            cand &= cand - 1;
+        }
+        return -1;
+    }
+    // Bit w set when low[w] == key, for N a multiple of 4.
+    template <unsigned N>
+    static unsigned low_matches(const uint32_t* low, uint32_t key) {
+#if defined(__SSE2__)
+        const __m128i k = _mm_set1_epi32(static_cast<int>(key));
+        unsigned m = 0;
+        for (unsigned g = 0; g < N; g += 4) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(low + g));
+            m |= static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(v, k)))) << g;
+        }
+        return m;
+#else
+        unsigned m = 0;
+        for (unsigned w = 0; w < N; w++) m |= static_cast<unsigned>(low[w] == key) << w;
+        return m;
+#endif
+    }
+    // Writes a way's tag (both arrays).
+    void set_tag(std::size_t slot, uint64_t t) {
+        tag[slot] = t;
+        tag_low[slot] = static_cast<uint32_t>(t);
     }
     template <unsigned N>
     static int find_fixed(const uint64_t* tags, uint64_t t) {
@@ -263,12 +308,41 @@ struct TlbLevel {
     void touch(uint64_t set, unsigned way) {
         if (use_plru)
             plru[set] = (plru[set] & ~path_mask[way]) | path_bits[way];
+        else if (use_order)
+            order[set] = move_to_front(order[set], way);
         else
             stamp[set * ways + way] = ++clock;
     }
+    // An order word with `way` moved to the front (nibble 0). The way's
+    // nibble is found as the lowest zero nibble of o ^ (way in every
+    // nibble); the nibbles before it shift up by one.
+    static uint64_t move_to_front(uint64_t o, unsigned way) {
+        constexpr uint64_t ones = 0x1111111111111111ull;
+        const uint64_t x = o ^ (ones * way);
+        const uint64_t zero = (x - ones) & ~x & (ones << 3);
+        const unsigned shift = static_cast<unsigned>(std::countr_zero(zero)) & ~3u;  // 4 * position
+        const uint64_t before = o & ~(~uint64_t{0} << shift);
+        const uint64_t after = o & ((~uint64_t{0} << shift) << 4);
+        return after | before << 4 | way;
+    }
+    // For tests and checks: how many ways of the set were used less
+    // recently than `way` (empty ways count as least recent), or -1 if the
+    // way is empty. Independent of how the level keeps LRU order.
+    int age_rank(uint64_t set, unsigned way) const;
+    // The way a new translation goes to: the first empty way, else the
+    // pseudo-LRU or least recently used one.
     unsigned victim(uint64_t set) const;
     // Caches a translation, replacing the tag's entry if it is there.
-    void insert(uint64_t set, uint64_t t, uint64_t d);
+    // Returns the way.
+    unsigned insert(uint64_t set, uint64_t t, uint64_t d);
+    // The same when the caller knows the tag is not in the set.
+    unsigned insert_new(uint64_t set, uint64_t t, uint64_t d) {
+        const unsigned w = victim(set);
+        set_tag(set * ways + w, t);
+        data[set * ways + w] = d;
+        touch(set, w);
+        return w;
+    }
     bool invalidate(uint64_t set, uint64_t t);
     void invalidate_way(uint64_t set, unsigned way);
     unsigned valid_entries() const;
@@ -290,12 +364,45 @@ struct CpuTlb {
         if ((d & n.mask) != n.bits) [[unlikely]]
             return refused(vpn, pcid, access, d);
         m_l1.touch(set, static_cast<unsigned>(w));
+        remember_l1(vpn, pcid, static_cast<unsigned>(set * m_l1.ways) + static_cast<unsigned>(w), d);
         counters.lookups.l1_hits++;
         return {TlbOutcome::L1Hit, Pfn(d >> 8)};
+    }
+    // The commonest lookup, for access_memory(): a user address that hits
+    // a 4-way pseudo-LRU L1 with the rights the access needs. Does exactly
+    // what lookup() does then (the way becomes most recently used, l1_hits
+    // counts it) and returns true; in every other case it changes nothing
+    // and returns false, and the caller calls lookup().
+    //
+    // It reads only the hit cache (m_hit_*), a direct-mapped copy of L1
+    // entries indexed by vpn modulo kHitSlots: for each slot, the key
+    // (va >> 12 and the PCID) of an entry the L1 holds, that entry's data
+    // and its place in the L1. Every change to the L1 keeps the copy true
+    // (an entry replaced or invalidated leaves the cache with it), so a
+    // key match is an L1 hit. An entry is cached when lookup() or a fill
+    // meets it; a miss here is only a slower hit. Kernel addresses (bit 63
+    // of va gives a key no user entry has) and addresses of 2^57 or more
+    // (never cached) always go to lookup(), as do TLBs whose L1 is not
+    // 4-way pseudo-LRU (nothing is cached).
+    bool try_l1_user_hit(uint64_t va, TlbAccess access) {
+        const uint64_t vpn = va >> PAGE_SHIFT;
+        const unsigned i = static_cast<unsigned>(vpn & (kHitSlots - 1));
+        if (m_hit_key[i] != (vpn | m_hit_pcid)) [[unlikely]]
+            return false;
+        if (!((m_hit_allows[i] >> static_cast<unsigned>(access)) & 1)) [[unlikely]]
+            return false;
+        const unsigned way = m_hit_way[i];
+        uint64_t& tree = m_l1.plru[m_hit_set[i]];
+        tree = (tree & m_plru4_keep[way]) | m_plru4_set[way];
+        counters.lookups.l1_hits++;
+        return true;
     }
     // After a walk: caches the translation in the STLB and the L1
     // (non-inclusive: each level evicts on its own).
     void insert(uint64_t vpn, uint16_t pcid, Pfn pfn, uint8_t flags);
+    // The same when neither level holds the translation, as after a lookup
+    // that missed or was refused (both drop it): no search for it first.
+    void insert_new(uint64_t vpn, uint16_t pcid, Pfn pfn, uint8_t flags);
 
     // The hardware invalidations Linux uses (PTI off):
     void invlpg(uint64_t vpn);  // INVLPG: the page in the current PCID, and its global entry
@@ -311,13 +418,19 @@ struct CpuTlb {
     TlbShared& shared() const { return *m_shared; }
     // Valid entries of a PCID in either level (tests, /proc-style reports).
     unsigned entries_of(uint16_t pcid) const;
+    // Throws std::logic_error if the hit cache says something the L1 does
+    // not hold (validate_tlb()).
+    void validate_hit_cache() const;
 
     TlbState state;  // cpu_tlbstate
     TlbCounters counters;
     TlbLookupCounts fold_base;  // counters.lookups when loaded_mm was loaded
 
     // Internal to tlb.cpp.
-    void set_user_pcid(uint16_t pcid) { m_user_pcid = pcid; }
+    void set_user_pcid(uint16_t pcid) {
+        m_user_pcid = pcid;
+        m_hit_pcid = static_cast<uint64_t>(pcid) << kHitPcidShift;
+    }
 
 private:
     struct Need {
@@ -337,9 +450,61 @@ private:
     TlbResult lookup_stlb(uint64_t vpn, uint16_t pcid, TlbAccess access);
     TlbResult refused(uint64_t vpn, uint16_t pcid, TlbAccess access, uint64_t d);
 
+    // The tree-PLRU path of each way of a 4-way set, as TlbLevel::configure()
+    // computes it: nodes 1 (root), 2 and 3; using a way points the root
+    // and its child away from it.
+    struct PlruPath {
+        uint64_t mask, bits;
+    };
+    static constexpr PlruPath kPlru4[4] = {{0b0110, 0b0110}, {0b0110, 0b0010}, {0b1010, 0b1000}, {0b1010, 0}};
+
+    // The hit cache of try_l1_user_hit(). A key is va >> 12 (52 bits) with
+    // the PCID above it; kNoHit (all ones) is never a key, as user PCIDs
+    // are below 4095.
+    static constexpr unsigned kHitSlots = 256;
+    static constexpr unsigned kHitPcidShift = 52;
+    static constexpr uint64_t kNoHit = ~uint64_t{0};
+    // Caches the L1 entry at `slot` (vpn, pcid, data d) if it can be.
+    void remember_l1(uint64_t vpn, uint16_t pcid, unsigned slot, uint64_t d) {
+        if (m_l1_not_4way_plru || pcid == TLB_PCID_GLOBAL || (vpn >> 45)) return;
+        const unsigned i = static_cast<unsigned>(vpn & (kHitSlots - 1));
+        m_hit_key[i] = vpn | static_cast<uint64_t>(pcid) << kHitPcidShift;
+        m_hit_data[i] = d;
+        m_hit_allows[i] = m_user_allows[d & 15];
+        m_hit_set[i] = static_cast<uint8_t>(slot / 4);
+        m_hit_way[i] = static_cast<uint8_t>(slot % 4);
+    }
+    // The L1 entry at `slot`, tagged `old`, is going: so is its copy.
+    // Without branches: whether the copy is there is as random as the
+    // addresses.
+    void forget_l1(uint64_t old, unsigned slot) {
+        const unsigned i = static_cast<unsigned>(tlb_tag_vpn(old) & (kHitSlots - 1));
+        const uint64_t copied =
+            static_cast<uint64_t>(m_hit_set[i] * 4u + m_hit_way[i] == slot) & (old != TLB_TAG_INVALID);
+        m_hit_key[i] |= uint64_t{0} - copied;  // kNoHit is all ones
+    }
+    void forget_all_l1() { m_hit_key.fill(kNoHit); }
+    // L1 changes that keep the hit cache true.
+    void l1_fill(uint64_t vpn, uint16_t pcid, uint64_t t, uint64_t d, bool absent);
+    void l1_invalidate(uint64_t vpn, uint64_t t);
+
     TlbLevel m_l1;
     TlbLevel m_stlb;
+    bool m_l1_not_4way_plru = false;  // true: nothing goes into the hit cache
     uint16_t m_user_pcid = kern_pcid(0);
+    // What try_l1_user_hit() reads, next to each other: the current PCID
+    // placed as in a key, the 4-way PLRU update of each way (bits kept,
+    // bits set) and the hit cache; and, to fill the cache's `allows` bits,
+    // the accesses each combination of flags allows.
+    uint64_t m_hit_pcid = static_cast<uint64_t>(kern_pcid(0)) << kHitPcidShift;
+    // For each combination of the four TLB_* flag bits, bit a set when a
+    // user access of TlbAccess a is allowed (need(a, user PCID) holds).
+    std::array<uint8_t, 16> m_user_allows{};
+    std::array<uint64_t, 4> m_plru4_keep{}, m_plru4_set{};
+    std::array<uint64_t, kHitSlots> m_hit_key;
+    std::array<uint64_t, kHitSlots> m_hit_data{};
+    std::array<uint8_t, kHitSlots> m_hit_allows{};            // the accesses its rights allow
+    std::array<uint8_t, kHitSlots> m_hit_set{}, m_hit_way{};  // the entry's place in the L1
     unsigned m_cpu = 0;
     std::shared_ptr<TlbShared> m_shared;
 };
