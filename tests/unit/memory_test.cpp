@@ -164,11 +164,13 @@ struct Workload {
             }
             case 12: {  // exit (a whole process), reaped at once
                 if (pids.size() <= 2) break;
-                Task* leader = k->tasks->find(t.tgid);
+                // The leader may be released by the exit (no parent to
+                // wait for it): read its parent first.
+                const Task* leader = k->tasks->find(t.tgid);
                 int tgid = t.tgid;
+                int ppid = leader ? leader->ppid : 0;
                 do_exit(*k, t, 0);
-                if (Task* parent = leader ? k->tasks->find(leader->ppid) : nullptr)
-                    (void)do_wait(*k, *parent, tgid);
+                if (Task* parent = ppid ? k->tasks->find(ppid) : nullptr) (void)do_wait(*k, *parent, tgid);
                 pids.erase(std::remove_if(pids.begin(), pids.end(), [&](int p) { return !task(p); }),
                            pids.end());
                 if (pids.empty()) new_process();
