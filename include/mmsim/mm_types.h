@@ -36,6 +36,8 @@ enum PageFlag : uint16_t {
     PG_uptodate = 1u << 10,    // contents valid (page-cache pages after read)
     PG_swapbacked = 1u << 11,  // anon or shmem: backed by swap, not by a file
     PG_mlocked = 1u << 12,     // mapped by a VM_LOCKED vma
+    PG_slab = 1u << 13,        // part of a slab; index is the slab's id (src/mm/slub.h)
+    PG_large_kmalloc = 1u << 14,  // head of a kmalloc above 8 KiB (the kernel's page type)
 };
 
 struct Page {

@@ -12,6 +12,7 @@
 #include "mm/page_alloc.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
+#include "mm/slub.h"
 #include "mm/tlb.h"
 
 namespace mmsim {
@@ -107,6 +108,7 @@ uint64_t Kernel::global_numa_event_state(NumaStatItem i) const {
 
 void Kernel::validate() const {
     validate_page_alloc(*this);
+    validate_slab(*this);
     validate_vm(*this);
 }
 

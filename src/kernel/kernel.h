@@ -29,6 +29,7 @@ class TaskTable;       // src/kernel/task.h
 class AnonVmaTable;    // src/mm/rmap.h
 class FileTable;       // src/mm/filemap.h
 struct CpuTlb;         // src/mm/tlb.h
+struct SlabState;      // src/mm/slub.h
 
 // Thrown when the simulated kernel panics ("Kernel panic - not syncing:
 // ..."); the run ends there, with the panic in the kernel log.
@@ -164,6 +165,9 @@ public:
 
     // Hooks the page allocator's slow path calls (reclaim, compaction, OOM).
     std::unique_ptr<ReclaimHooks> hooks;
+
+    // The slab allocator (kmem_cache_init).
+    std::unique_ptr<SlabState> slab;
 
     // Processes and their memory (the processes issue).
     std::unique_ptr<PageTableStore> page_tables;

@@ -101,12 +101,18 @@ struct MachineDesc {
     std::vector<ReservedDesc> reserved;
     uint64_t kernel_image_bytes = 32ull << 20;  // text + rodata + rwdata + bss after init is freed
     bool reserve_memmap = true;                 // 64 bytes per present page, from the top of each node
-    uint64_t kernelcore_bytes = 0;              // kernelcore= (0: not given)
-    uint64_t movablecore_bytes = 0;             // movablecore= (0: not given)
-    unsigned kernelcore_percent = 0;            // kernelcore=NN% (0: not given)
-    unsigned movablecore_percent = 0;           // movablecore=NN% (0: not given)
-    std::string thp_enabled = "madvise";        // always | madvise | never
-    std::vector<BootSysctl> sysctls;            // applied in order after boot
+    // false boots the page allocator alone, as the kernel stands between
+    // memblock_free_all() and kmem_cache_init(): no slab caches, so no
+    // boot-time slab pages. Unit tests of the buddy allocator and of the
+    // memory-mapping paths use it (tests/support/fixtures.h); no machine
+    // file or boot line can set it.
+    bool slab = true;
+    uint64_t kernelcore_bytes = 0;        // kernelcore= (0: not given)
+    uint64_t movablecore_bytes = 0;       // movablecore= (0: not given)
+    unsigned kernelcore_percent = 0;      // kernelcore=NN% (0: not given)
+    unsigned movablecore_percent = 0;     // movablecore=NN% (0: not given)
+    std::string thp_enabled = "madvise";  // always | madvise | never
+    std::vector<BootSysctl> sysctls;      // applied in order after boot
     uint64_t seed = 0;
     TlbSpec tlb;
 };

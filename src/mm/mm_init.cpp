@@ -35,6 +35,7 @@
 #include "mm/memmap.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
+#include "mm/slub.h"
 #include "mm/tlb.h"
 #include "mm/vmstat.h"
 #include "proc/sysctl.h"
@@ -277,6 +278,11 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
                               pages_to_kb(k->totalram_pages), pages_to_kb(k->present_pages_total),
                               desc.kernel_image_bytes >> 10, pages_to_kb(memmap),
                               pages_to_kb(k->present_pages_total - k->totalram_pages)));
+
+    // mm_core_init()'s kmem_cache_init(): the slab allocator and the caches
+    // the kernel creates at boot, while the CPUs still use the boot
+    // pageset (every page straight from and back to the buddy lists).
+    if (desc.slab) kmem_cache_init(*k);
 
     // setup_per_cpu_pageset(), init_per_zone_wmark_min(), hugepage_init().
     setup_pcp_all(*k);

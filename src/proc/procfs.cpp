@@ -71,6 +71,7 @@ const std::vector<FileEntry>& fixed_files() {
             {"/proc/loadavg", 0444, render_loadavg, nullptr},
             {"/proc/meminfo", 0444, render_meminfo, nullptr},
             {"/proc/pagetypeinfo", 0400, render_pagetypeinfo, nullptr},
+            {"/proc/slabinfo", 0400, render_slabinfo, nullptr},
             {"/proc/stat", 0444, render_stat, nullptr},
             {"/proc/sys/kernel/osrelease", 0444, show_osrelease, nullptr},
             {"/proc/uptime", 0444, render_uptime, nullptr},

@@ -22,6 +22,8 @@ std::string render_zoneinfo(const Kernel& k);
 std::string render_buddyinfo(const Kernel& k);
 std::string render_pagetypeinfo(const Kernel& k);
 std::string render_vmstat(const Kernel& k);
+// mm/slab_common.c
+std::string render_slabinfo(const Kernel& k);
 // arch/x86/kernel/cpu/proc.c
 std::string render_cpuinfo(const Kernel& k);
 // Whether the simulated CPU's cpuinfo flags list the feature (e.g. "ospke").

@@ -336,6 +336,7 @@ const CommandRegistry& builtin_registry() {
         register_process_commands(r);
         register_tool_commands(r);
         register_tlb_commands(r);
+        register_slab_commands(r);
         return r;
     }();
     return registry;

@@ -125,6 +125,8 @@ public:
         unsigned order = 0;
     };
     std::map<std::string, std::vector<PageBlock>>& page_handles() { return m_handles; }
+    // Objects from kmem_cache_alloc and kmalloc, by their as= name.
+    std::map<std::string, std::vector<uint64_t>>& object_handles() { return m_objects; }
 
     // ---- output -----------------------------------------------------------------
     std::ostream& out() { return m_out; }
@@ -148,6 +150,7 @@ private:
     SourceLoc m_boot_loc;
     std::map<std::string, std::string> m_vars;
     std::map<std::string, std::vector<PageBlock>> m_handles;
+    std::map<std::string, std::vector<uint64_t>> m_objects;
     std::map<std::string, std::string> m_file_cache;
     int m_failures = 0;
     int m_event_depth = 0;

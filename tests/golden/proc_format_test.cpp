@@ -190,7 +190,7 @@ TEST(ProcFormat, ASnapshotClonesBackIntoTheSameMachine) {
 TEST(ProcGolden, FixedBootPrintsTheCheckedInBytes) {
     auto k = test::boot_ram(4ull << 30, 2);
     const bool update = std::getenv("MMSIM_UPDATE_GOLDEN") != nullptr;
-    for (const char* f : {"meminfo", "zoneinfo", "buddyinfo", "pagetypeinfo", "vmstat"}) {
+    for (const char* f : {"meminfo", "zoneinfo", "buddyinfo", "pagetypeinfo", "vmstat", "slabinfo"}) {
         std::string ours = read(*k, std::string("/proc/") + f);
         std::string rel = std::string("golden/x86_64-4G-2cpu/") + f;
         if (update) {

@@ -14,8 +14,10 @@
 
 namespace mmsim::test {
 
-std::unique_ptr<Kernel> boot_toml(std::string_view toml) {
-    return boot_kernel(parse_machine_toml(toml, "<test>"));
+std::unique_ptr<Kernel> boot_toml(std::string_view toml, bool slab) {
+    MachineDesc desc = parse_machine_toml(toml, "<test>");
+    desc.slab = slab;
+    return boot_kernel(desc);
 }
 
 std::unique_ptr<Kernel> boot_ram(uint64_t ram_bytes, unsigned cpus) {
@@ -24,7 +26,7 @@ std::unique_ptr<Kernel> boot_ram(uint64_t ram_bytes, unsigned cpus) {
 }
 
 std::unique_ptr<Kernel> boot_one_zone(uint64_t pages, unsigned cpus, const std::string& extra) {
-    return boot_toml(fmt::format(R"(arch = "explicit"
+    MachineDesc desc = parse_machine_toml(fmt::format(R"(arch = "explicit"
 cpus = {}
 [boot]
 thp = "never"
@@ -37,7 +39,10 @@ present = {}
 managed = {}
 {}
 )",
-                                 cpus, pages, pages, pages, extra));
+                                                      cpus, pages, pages, pages, extra),
+                                          "<test>");
+    desc.slab = false;
+    return boot_kernel(desc);
 }
 
 namespace fs = std::filesystem;

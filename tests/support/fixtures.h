@@ -10,14 +10,16 @@
 
 namespace mmsim::test {
 
-// Boots a machine from TOML text (see docs/machine-files.md).
-std::unique_ptr<Kernel> boot_toml(std::string_view toml);
+// Boots a machine from TOML text (see docs/machine-files.md). slab=false
+// boots the page allocator alone (MachineDesc::slab).
+std::unique_ptr<Kernel> boot_toml(std::string_view toml, bool slab = true);
 // Boots the x86-64 profile with this much RAM and these CPUs, as
 // `boot ram=... cpus=...` would.
 std::unique_ptr<Kernel> boot_ram(uint64_t ram_bytes, unsigned cpus = 2);
 // One node with one Normal zone of `pages` pages starting at pfn 65536 (so
-// block arithmetic is visible), nothing reserved, THP off; `extra` is
-// appended to the TOML.
+// block arithmetic is visible), nothing reserved, THP off, and no slab
+// allocator (MachineDesc::slab), so every page is the page allocator's and
+// the tests' own; `extra` is appended to the TOML.
 std::unique_ptr<Kernel> boot_one_zone(uint64_t pages, unsigned cpus = 1, const std::string& extra = "");
 // A /proc tree (with its sibling sys/) built from the 6.18 host capture in
 // tests/data/host-6.18, as clone-host expects to read it; removed when the

@@ -56,7 +56,8 @@ start_pfn = 65539
 spanned = 1000
 present = 1000
 managed = 1000
-)");
+)",
+                             false);  // the page allocator alone
     Zone& z = normal(*k);
     EXPECT_EQ(z.page_state(NR_FREE_PAGES), 1000);
     uint64_t total = 0;
@@ -271,7 +272,8 @@ start_pfn = 131072
 spanned = 4096
 present = 4096
 managed = 4096
-)");
+)",
+                             false);  // the page allocator alone
     k->current_cpu = 0;
     // Node 0 cannot satisfy an order-10 request above its watermarks.
     auto p = alloc_pages(*k, GFP_KERNEL | __GFP_NOWARN, 10);

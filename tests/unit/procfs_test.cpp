@@ -191,8 +191,19 @@ TEST(Meminfo, TopLinesAreTheCountersAndTheKernelsFormulas) {
     EXPECT_EQ(m["Hugepagesize"], 2048u);
     EXPECT_EQ(m["VmallocTotal"], 34359738367u);
     // Nothing runs yet: every usage counter is 0.
-    for (const char* z : {"Buffers", "Cached", "Active", "Inactive", "AnonPages", "Slab", "Dirty", "Shmem"})
+    for (const char* z : {"Buffers", "Cached", "Active", "Inactive", "AnonPages", "Dirty", "Shmem"})
         EXPECT_EQ(m[z], 0u) << z;
+    // Except the slab allocator's own structures: one 256-byte struct
+    // kmem_cache (16 per page) and one 128-byte kmem_cache_node (32 per
+    // page) for each of the caches boot creates, all unreclaimable.
+    std::string slabinfo = read(*k, "/proc/slabinfo");
+    uint64_t caches = static_cast<uint64_t>(std::count(slabinfo.begin(), slabinfo.end(), '\n')) - 2;
+    EXPECT_EQ(caches, 2u + 4 * 13 + 10);  // kmem_cache(_node), 4 kmalloc types x 13 sizes, 10 others
+    uint64_t pages = (caches + 15) / 16 + (caches + 31) / 32;
+    EXPECT_EQ(m["Slab"], kb(pages));
+    EXPECT_EQ(m["SUnreclaim"], kb(pages));
+    EXPECT_EQ(m["SReclaimable"], 0u);
+    EXPECT_EQ(m["KReclaimable"], 0u);
 }
 
 TEST(Meminfo, MemAvailableKeepsHalfTheCacheOrALowWatermarksWorth) {

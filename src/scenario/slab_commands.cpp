@@ -1,0 +1,335 @@
+// The slab allocator in a scenario: kernel-context experiments with caches,
+// objects and kmalloc, and the `slabinfo` value source.
+//
+//   kmem_cache_create NAME size=SIZE [align=N] [flags=SLAB_...] [ctor=1]
+//   kmem_cache_alloc NAME [count=N] [gfp=FLAGS] [node=N] [as=H]
+//   kmem_cache_free H [count=N] [stride=N]
+//   kmem_cache_shrink NAME
+//   kmem_cache_destroy NAME
+//   kmalloc SIZE [count=N] [gfp=FLAGS] [node=N] [as=H]
+//   kfree H [count=N] [stride=N]
+//
+//   slabinfo.dentry.active_objs    a /proc/slabinfo column of one cache;
+//   slabinfo.kmalloc_64.num_slabs  '-' in a cache name is written '_'
+//
+// Objects allocated under a handle H are freed by kmem_cache_free H or
+// kfree H, oldest first (or every stride-th). The value source reads the
+// /proc/slabinfo text, like every other file source.
+#include <fmt/format.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/text.h"
+#include "mm/slub.h"
+#include "proc/procfs.h"
+#include "scenario/commands.h"
+#include "scenario/interp.h"
+
+namespace mmsim::scenario {
+
+namespace {
+
+SlabState& slab_state(Kernel& k, const SourceLoc& loc) {
+    if (!k.slab) throw InputError(loc, "this machine was booted without the slab allocator");
+    return *k.slab;
+}
+
+KmemCache& cache_arg(Kernel& k, const Arg& name) {
+    SlabState& st = slab_state(k, name.loc);
+    if (KmemCache* s = st.find(name.value)) return *s;
+    for (const auto& c : st.caches)
+        if (c)
+            for (const auto& alias : c->alias_names)
+                if (alias == name.value) return *c;
+    std::vector<std::string> names;
+    for (const auto& c : st.caches)
+        if (c) names.push_back(c->name);
+    std::string hint = did_you_mean(name.value, names);
+    throw InputError(name.loc, fmt::format("no slab cache named '{}'{}", name.value,
+                                           hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+}
+
+void alloc_common(Interp& in, Invocation& inv, KmemCache* cache, uint64_t size, const char* what) {
+    Kernel& k = in.kernel(inv.cmd.loc);
+    int64_t count = inv.args.option("count") ? arg_int(*inv.args.option("count"), "count=", 1, 1ll << 32) : 1;
+    int node =
+        inv.args.option("node") ? static_cast<int>(arg_int(*inv.args.option("node"), "node=", 0, 1023)) : -1;
+    if (node >= static_cast<int>(k.nodes.size()))
+        throw InputError(inv.args.option("node")->loc,
+                         fmt::format("node={} does not exist (the machine has {} node{})", node,
+                                     k.nodes.size(), k.nodes.size() == 1 ? "" : "s"));
+    gfp_t gfp = inv.args.option("gfp") ? arg_gfp(*inv.args.option("gfp")) : GFP_KERNEL;
+    std::string name = inv.args.option("as") ? inv.args.option("as")->value : std::string();
+    auto& objs = in.object_handles()[name];
+    int64_t done = 0;
+    for (; done < count; done++) {
+        Result<uint64_t> r = cache ? kmem_cache_alloc(k, *cache, gfp, node) : kmalloc(k, size, gfp, node);
+        if (!r) break;
+        objs.push_back(*r);
+    }
+    if (done < count)
+        inv.out +=
+            fmt::format("{}: allocation failed after {} of {} (ENOMEM; see dmesg)\n", what, done, count);
+}
+
+void free_common(Interp& in, Invocation& inv, const char* what, bool any_cache) {
+    Kernel& k = in.kernel(inv.cmd.loc);
+    auto& handles = in.object_handles();
+    const Arg& name = inv.args.positional[0];
+    auto it = handles.find(name.value);
+    if (it == handles.end()) {
+        std::vector<std::string> names;
+        for (const auto& [n, _] : handles)
+            if (!n.empty()) names.push_back(n);
+        std::string hint = did_you_mean(name.value, names);
+        throw InputError(name.loc,
+                         fmt::format("{}: nothing was allocated as '{}'{}", what, name.value,
+                                     hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+    }
+    auto stride = static_cast<std::size_t>(
+        inv.args.option("stride") ? arg_int(*inv.args.option("stride"), "stride=", 1, 1ll << 40) : 1);
+    auto limit = static_cast<std::size_t>(inv.args.option("count")
+                                              ? arg_int(*inv.args.option("count"), "count=", 0, 1ll << 40)
+                                              : std::numeric_limits<int64_t>::max());
+    std::vector<uint64_t>& objs = it->second;
+    std::vector<uint64_t> kept;
+    std::size_t freed = 0;
+    for (std::size_t i = 0; i < objs.size(); i++) {
+        if (i % stride == 0 && freed < limit) {
+            if (any_cache) {
+                kfree(k, objs[i]);
+            } else {
+                KmemCache* s = virt_to_cache(k, objs[i]);
+                if (!s)
+                    throw InputError(name.loc,
+                                     fmt::format("{}: '{}' holds kmalloc memory above 8 KiB; free it "
+                                                 "with kfree",
+                                                 what, name.value));
+                kmem_cache_free(k, *s, objs[i]);
+            }
+            freed++;
+        } else {
+            kept.push_back(objs[i]);
+        }
+    }
+    objs.swap(kept);
+}
+
+const std::vector<OptionSpec> alloc_options = {
+    {"count", ArgKind::Int, "how many objects (default 1)"},
+    {"gfp", ArgKind::Gfp, "GFP flags (default GFP_KERNEL)"},
+    {"node", ArgKind::Int, "the node to allocate on (default: the current CPU's)"},
+    {"as", ArgKind::Name, "a name to free them by"}};
+const std::vector<OptionSpec> free_options = {{"count", ArgKind::Int, "free at most this many"},
+                                              {"stride", ArgKind::Int, "free every N-th, from the first"}};
+
+// slabinfo.CACHE.FIELD from the /proc/slabinfo text.
+Value slabinfo_value(Interp& in, const std::vector<RefStep>& path, const Expr& ref) {
+    static const char* const fields[] = {
+        "active_objs",  "num_objs", "objsize", "objperslab", "pagesperslab", "", "", "", "", "",
+        "active_slabs", "num_slabs"};
+    if (path.size() != 3 || path[1].is_index || path[2].is_index)
+        throw InputError(ref.loc,
+                         "slabinfo needs a cache and a column, for example slabinfo.dentry.active_objs");
+    Kernel& k = in.kernel(ref.loc);
+    auto read = proc_read(k, "/proc/slabinfo");
+    if (!read) throw InputError(ref.loc, "cannot read /proc/slabinfo");
+    std::string text = *read;
+    std::string want = path[1].name;
+    int col = -1;
+    for (int i = 0; i < 12; i++)
+        if (*fields[i] && path[2].name == fields[i]) col = i;
+    if (col < 0)
+        throw InputError(path[2].loc, fmt::format("slabinfo has active_objs, num_objs, objsize, objperslab, "
+                                                  "pagesperslab, active_slabs and num_slabs, not '{}'",
+                                                  path[2].name));
+    std::vector<std::string> names;
+    for (const std::string& line : split_lines(text)) {
+        if (line.empty() || line[0] == '#' || line.rfind("slabinfo", 0) == 0) continue;
+        std::vector<std::string> w = split_ws(line);
+        if (w.size() < 16) continue;
+        std::string name = w[0];
+        std::string underscored = name;
+        for (char& c : underscored)
+            if (c == '-') c = '_';
+        names.push_back(underscored);
+        if (name != want && underscored != want) continue;
+        // name, 5 numbers, ':', "tunables", 3 numbers, ':', "slabdata", 3 numbers
+        int idx = col < 5 ? 1 + col : 13 + (col - 10);
+        double v = 0;
+        (void)to_number(w[static_cast<std::size_t>(idx)], v);
+        return Value::of(v);
+    }
+    std::string hint = did_you_mean(want, names);
+    throw InputError(path[1].loc,
+                     fmt::format("/proc/slabinfo has no cache '{}'{}", want,
+                                 hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+}
+
+}  // namespace
+
+void register_slab_commands(CommandRegistry& r) {
+    {
+        CommandSpec s;
+        s.name = "kmem_cache_create";
+        s.usage = "kmem_cache_create NAME size=SIZE [align=N] [flags=SLAB_...] [ctor=1]";
+        s.summary =
+            "Creates a slab cache (or merges the name into a compatible existing one, as the kernel does).";
+        s.examples = {"kmem_cache_create my_obj size=200",
+                      "kmem_cache_create my_rcl size=64 flags=SLAB_RECLAIM_ACCOUNT",
+                      "kmem_cache_create my_hw size=100 flags=SLAB_HWCACHE_ALIGN ctor=1"};
+        s.options = {{"size", ArgKind::Size, "the object size in bytes", true},
+                     {"align", ArgKind::Int, "a power of two"},
+                     {"flags", ArgKind::Text, "SLAB_HWCACHE_ALIGN|SLAB_RECLAIM_ACCOUNT|SLAB_ACCOUNT|..."},
+                     {"ctor", ArgKind::Int, "1: the cache has a constructor (never merged)"}};
+        s.min_args = s.max_args = 1;
+        s.check = [](const Args& a, const Command&) {
+            const Arg& size = *a.option("size");
+            uint64_t bytes = arg_size(size, "size=");
+            if (bytes == 0 || bytes > (uint64_t{4} << 20))
+                throw InputError(size.loc, "size= must be between 1 byte and 4M (KMALLOC_MAX_SIZE)");
+            if (const Arg* al = a.option("align")) {
+                int64_t v = arg_int(*al, "align=", 0, 1 << 20);
+                if (v && (v & (v - 1)))
+                    throw InputError(al->loc, fmt::format("align={} is not a power of two", v));
+            }
+            if (const Arg* f = a.option("flags")) {
+                std::string bad;
+                if (!parse_slab_flags(f->value, &bad))
+                    throw InputError(f->loc,
+                                     fmt::format("unknown slab flag '{}' (expected SLAB_HWCACHE_ALIGN, "
+                                                 "SLAB_CACHE_DMA, SLAB_CACHE_DMA32, SLAB_PANIC, "
+                                                 "SLAB_TYPESAFE_BY_RCU, SLAB_ACCOUNT, "
+                                                 "SLAB_RECLAIM_ACCOUNT, SLAB_NO_MERGE, SLAB_POISON, "
+                                                 "SLAB_RED_ZONE or SLAB_STORE_USER)",
+                                                 bad));
+            }
+            if (const Arg* c = a.option("ctor")) (void)arg_int(*c, "ctor=", 0, 1);
+        };
+        s.run = [check = s.check](Interp& in, Invocation& inv) {
+            check(inv.args, inv.cmd);
+            Kernel& k = in.kernel(inv.cmd.loc);
+            SlabState& st = slab_state(k, inv.cmd.loc);
+            const Arg& name = inv.args.positional[0];
+            if (st.find(name.value))
+                throw InputError(name.loc, fmt::format("a slab cache named '{}' exists already", name.value));
+            KmemCacheArgs a;
+            if (const Arg* al = inv.args.option("align"))
+                a.align = static_cast<unsigned>(arg_int(*al, "align=", 0, 1 << 20));
+            if (const Arg* f = inv.args.option("flags")) a.flags = *parse_slab_flags(f->value);
+            if (const Arg* c = inv.args.option("ctor")) a.ctor = arg_int(*c, "ctor=", 0, 1) == 1;
+            auto size = static_cast<unsigned>(arg_size(*inv.args.option("size"), "size="));
+            auto res = kmem_cache_create(k, name.value, size, a);
+            if (!res)
+                inv.out +=
+                    fmt::format("kmem_cache_create: {} ({})\n", errno_text(res.err()), errno_name(res.err()));
+        };
+        r.add(std::move(s));
+    }
+    {
+        CommandSpec s;
+        s.name = "kmem_cache_alloc";
+        s.usage = "kmem_cache_alloc NAME [count=N] [gfp=FLAGS] [node=N] [as=H]";
+        s.summary = "Allocates COUNT objects from a slab cache, keeping them under H for kmem_cache_free.";
+        s.examples = {"kmem_cache_alloc dentry count=1000 as=d", "kmem_cache_alloc my_obj gfp=GFP_ATOMIC"};
+        s.options = alloc_options;
+        s.min_args = s.max_args = 1;
+        s.run = [](Interp& in, Invocation& inv) {
+            Kernel& k = in.kernel(inv.cmd.loc);
+            KmemCache& c = cache_arg(k, inv.args.positional[0]);
+            alloc_common(in, inv, &c, 0, "kmem_cache_alloc");
+        };
+        r.add(std::move(s));
+    }
+    {
+        CommandSpec s;
+        s.name = "kmalloc";
+        s.usage = "kmalloc SIZE [count=N] [gfp=FLAGS] [node=N] [as=H]";
+        s.summary =
+            "Allocates COUNT blocks of SIZE bytes with kmalloc (a kmalloc-* cache up to 8K, whole pages "
+            "above).";
+        s.examples = {"kmalloc 100 count=50 as=small", "kmalloc 64K as=big",
+                      "kmalloc 512 gfp=GFP_KERNEL_ACCOUNT"};
+        s.options = alloc_options;
+        s.min_args = s.max_args = 1;
+        s.check = [](const Args& a, const Command&) { (void)arg_size(a.positional[0], "the size"); };
+        s.run = [](Interp& in, Invocation& inv) {
+            uint64_t size = arg_size(inv.args.positional[0], "the size");
+            slab_state(in.kernel(inv.cmd.loc), inv.cmd.loc);
+            alloc_common(in, inv, nullptr, size, "kmalloc");
+        };
+        r.add(std::move(s));
+    }
+    {
+        CommandSpec s;
+        s.name = "kmem_cache_free";
+        s.usage = "kmem_cache_free H [count=N] [stride=N]";
+        s.summary =
+            "Frees objects that kmem_cache_alloc ... as=H took: all, COUNT of them, or every STRIDE-th.";
+        s.examples = {"kmem_cache_free d", "kmem_cache_free d stride=2"};
+        s.options = free_options;
+        s.min_args = s.max_args = 1;
+        s.run = [](Interp& in, Invocation& inv) { free_common(in, inv, "kmem_cache_free", false); };
+        r.add(std::move(s));
+    }
+    {
+        CommandSpec s;
+        s.name = "kfree";
+        s.usage = "kfree H [count=N] [stride=N]";
+        s.summary = "Frees what kmalloc ... as=H (or kmem_cache_alloc) took: all, COUNT, or every STRIDE-th.";
+        s.examples = {"kfree small", "kfree small count=10"};
+        s.options = free_options;
+        s.min_args = s.max_args = 1;
+        s.run = [](Interp& in, Invocation& inv) { free_common(in, inv, "kfree", true); };
+        r.add(std::move(s));
+    }
+    {
+        CommandSpec s;
+        s.name = "kmem_cache_shrink";
+        s.usage = "kmem_cache_shrink NAME";
+        s.summary =
+            "Flushes the CPUs' slabs of a cache and gives its empty slabs back to the page allocator.";
+        s.examples = {"kmem_cache_shrink dentry"};
+        s.min_args = s.max_args = 1;
+        s.run = [](Interp& in, Invocation& inv) {
+            Kernel& k = in.kernel(inv.cmd.loc);
+            (void)kmem_cache_shrink(k, cache_arg(k, inv.args.positional[0]));
+        };
+        r.add(std::move(s));
+    }
+    {
+        CommandSpec s;
+        s.name = "kmem_cache_destroy";
+        s.usage = "kmem_cache_destroy NAME";
+        s.summary =
+            "Destroys a cache; with objects still allocated the kernel refuses and warns (see dmesg).";
+        s.examples = {"kmem_cache_destroy my_obj"};
+        s.min_args = s.max_args = 1;
+        s.run = [](Interp& in, Invocation& inv) {
+            Kernel& k = in.kernel(inv.cmd.loc);
+            const Arg& name = inv.args.positional[0];
+            KmemCache& c = cache_arg(k, name);
+            SlabState& st = *k.slab;
+            if (&c == st.kmem_cache || &c == st.kmem_cache_node)
+                throw InputError(name.loc,
+                                 fmt::format("'{}' is one of the slab allocator's own caches", c.name));
+            for (const auto& row : st.kmalloc_caches)
+                for (const KmemCache* kc : row)
+                    if (kc == &c) throw InputError(name.loc, fmt::format("'{}' is a kmalloc cache", c.name));
+            auto res = kmem_cache_destroy(k, c);
+            if (!res)
+                inv.out += fmt::format(
+                    "kmem_cache_destroy {}: objects are still allocated (EBUSY; see dmesg)\n", name.value);
+        };
+        r.add(std::move(s));
+    }
+    r.add_source(ValueSource{"slabinfo",
+                             "a /proc/slabinfo column: slabinfo.CACHE.COLUMN ('-' in a name written '_')",
+                             {"slabinfo.dentry.active_objs", "slabinfo.kmalloc_64.num_slabs"},
+                             true,
+                             slabinfo_value});
+}
+
+}  // namespace mmsim::scenario
