@@ -98,14 +98,19 @@ struct PcpList {
     // The ring always keeps a slot free, so "full" is len == mask, which
     // also holds for the empty ring of an unused list.
     void push_front(uint32_t pfn) {
-        if (len == mask) [[unlikely]]
+        if (full()) [[unlikely]]
             grow();
+        push_front_unchecked(pfn);
+    }
+    // For a caller that has already seen !full().
+    void push_front_unchecked(uint32_t pfn) {
         head = (head - 1) & mask;
         ring.data()[head] = pfn;
         len++;
     }
+    bool full() const { return len == mask; }
     void push_back(uint32_t pfn) {
-        if (len == mask) [[unlikely]]
+        if (full()) [[unlikely]]
             grow();
         ring.data()[(head + len) & mask] = pfn;
         len++;

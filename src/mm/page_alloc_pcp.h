@@ -173,16 +173,20 @@ inline void free_pages(Kernel& k, Pfn pfn, unsigned order) {
     if (w & (PG_buddy | PG_pcp | PG_reserved | PG_head)) [[unlikely]]
         return free_pages_general(k, pfn, order);
     Zone& zone = *MemMap::entry_zone(block);
-    pg.refcount = 0;
     PerCpuPages& pcp = zone.pcp[k.current_cpu];
+    PcpList& list = pcp.lists[migratetype];  // order_to_pindex(migratetype, 0)
+    // A full ring grows on the general road, so that nothing here lives
+    // across a call.
+    if (list.full()) [[unlikely]]
+        return free_pages_general(k, pfn, order);
+    pg.refcount = 0;
     pcp.alloc_factor >>= 1;
     k.count_event(PGFREE, 1);
-    PcpList& list = pcp.lists[migratetype];  // order_to_pindex(migratetype, 0)
-    list.push_front(static_cast<uint32_t>(pfn.value));
+    list.push_front_unchecked(static_cast<uint32_t>(pfn.value));
     pg.set_state_word((w & 0xffffu) | Page::state(PG_pcp, 0, migratetype));
     pcp.count += 1;
     pcp.flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
-    if (pcp.free_count < (pcp.batch << PCP_BATCH_SCALE_MAX)) pcp.free_count += 1;
+    pcp.free_count += pcp.free_count < (pcp.batch << PCP_BATCH_SCALE_MAX);
     int high = pcp.high;
     if (!(pcp.count < high && high >= pcp.high_min && high <= pcp.high_max &&
           !(zone.flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH)))) [[unlikely]]
