@@ -98,14 +98,19 @@ struct PcpList {
     // The ring always keeps a slot free, so "full" is len == mask, which
     // also holds for the empty ring of an unused list.
     void push_front(uint32_t pfn) {
-        if (len == mask) [[unlikely]]
+        if (full()) [[unlikely]]
             grow();
+        push_front_unchecked(pfn);
+    }
+    // For a caller that has already seen !full().
+    void push_front_unchecked(uint32_t pfn) {
         head = (head - 1) & mask;
         ring.data()[head] = pfn;
         len++;
     }
+    bool full() const { return len == mask; }
     void push_back(uint32_t pfn) {
-        if (len == mask) [[unlikely]]
+        if (full()) [[unlikely]]
             grow();
         ring.data()[(head + len) & mask] = pfn;
         len++;
@@ -214,7 +219,9 @@ struct PglistData {
     std::array<int8_t, MAX_NR_ZONES_LIMIT> first_fallback{};
     std::array<int8_t, MAX_NR_ZONES_LIMIT> first_nofallback{};
     // The same zones, for the allocator's fast path: [0] from the fallback
-    // list, [1] from the nofallback one (__GFP_THISNODE); nullptr for none.
+    // list, [1] from the nofallback one (__GFP_THISNODE); nullptr for none,
+    // and for a zone without managed pages, which is the general path's
+    // case (managed_pages is fixed at boot, before these are filled).
     std::array<std::array<Zone*, MAX_NR_ZONES_LIMIT>, 2> preferred_zone{};
     std::vector<int> cpus;  // CPUs local to this node
     int nr_zones = 0;       // 1 + index of the highest populated zone

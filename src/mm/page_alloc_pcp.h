@@ -114,21 +114,28 @@ inline MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     const int cpu = k.current_cpu;
     const int local_nid = k.cpus.empty() ? 0 : k.cpus[cpu].node;
     const unsigned highest_zoneidx = gfp_zone(k, gfp);
-    // first_zones_zonelist() of the node's fallback or nofallback list.
+    // first_zones_zonelist() of the node's fallback or nofallback list;
+    // nullptr also when that zone has no managed pages.
     Zone* zp =
         k.nodes[nid < 0 ? local_nid : nid].preferred_zone[(gfp & __GFP_THISNODE) ? 1 : 0][highest_zoneidx];
-    if (!zp || !zp->managed() || (zp->flags & ZONE_BELOW_HIGH)) [[unlikely]]
+    // A zone below its high watermark, or a boosted one that this request
+    // would wake kswapd for, is the general path's: rmqueue() there makes
+    // the wakeup.
+    const unsigned general_flags =
+        ZONE_BELOW_HIGH | ((gfp & __GFP_KSWAPD_RECLAIM) ? unsigned{ZONE_BOOSTED_WATERMARK} : 0u);
+    if (!zp || (zp->flags & general_flags)) [[unlikely]]
         return alloc_pages_general(k, gfp, order, nid);
     Zone& zone = *zp;
     const unsigned migratetype = gfp_migratetype(gfp);
     // zone_watermark_fast() at the high watermark for order 0 with the
-    // fast path's flags: ALLOC_CMA for movable requests, no reserves.
+    // fast path's flags: ALLOC_CMA for movable requests, no reserves. The
+    // kernel's usable count, free - min(free, reserved), exceeds a mark
+    // that is never negative exactly when free - reserved does.
     long free_pages = zone.page_state(NR_FREE_PAGES);
     long reserved = static_cast<long>(zone.nr_free_highatomic) +
                     (migratetype == MIGRATE_MOVABLE ? 0 : zone.page_state(NR_FREE_CMA));
-    long usable = free_pages - std::min(free_pages, reserved);
-    if (usable <= static_cast<long>(zone.high_wmark_pages()) + zone.lowmem_reserve[highest_zoneidx])
-        [[unlikely]]
+    if (free_pages - reserved <=
+        static_cast<long>(zone.high_wmark_pages()) + zone.lowmem_reserve[highest_zoneidx]) [[unlikely]]
         return alloc_pages_general(k, gfp, order, nid);
     PerCpuPages& pcp = zone.pcp[cpu];
     PcpList& list = pcp.lists[migratetype];  // order_to_pindex(migratetype, 0)
@@ -147,8 +154,6 @@ inline MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     k.count_event(static_cast<VmEventItem>(zone.pgalloc_event), 1);
     zone.vm_numa_event[NUMA_HIT]++;
     zone.vm_numa_event[zone.node != local_nid ? NUMA_OTHER : NUMA_LOCAL]++;
-    if ((gfp & __GFP_KSWAPD_RECLAIM) && (zone.flags & ZONE_BOOSTED_WATERMARK)) [[unlikely]]
-        wake_boosted_kswapd(k, zone);
     // prep_new_page(): order 0 is never compound.
     pg.refcount = 1;
     if (k.debug_vm) [[unlikely]]
@@ -173,16 +178,20 @@ inline void free_pages(Kernel& k, Pfn pfn, unsigned order) {
     if (w & (PG_buddy | PG_pcp | PG_reserved | PG_head)) [[unlikely]]
         return free_pages_general(k, pfn, order);
     Zone& zone = *MemMap::entry_zone(block);
-    pg.refcount = 0;
     PerCpuPages& pcp = zone.pcp[k.current_cpu];
+    PcpList& list = pcp.lists[migratetype];  // order_to_pindex(migratetype, 0)
+    // A full ring grows on the general road, so that nothing here lives
+    // across a call.
+    if (list.full()) [[unlikely]]
+        return free_pages_general(k, pfn, order);
+    pg.refcount = 0;
     pcp.alloc_factor >>= 1;
     k.count_event(PGFREE, 1);
-    PcpList& list = pcp.lists[migratetype];  // order_to_pindex(migratetype, 0)
-    list.push_front(static_cast<uint32_t>(pfn.value));
+    list.push_front_unchecked(static_cast<uint32_t>(pfn.value));
     pg.set_state_word((w & 0xffffu) | Page::state(PG_pcp, 0, migratetype));
     pcp.count += 1;
     pcp.flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
-    if (pcp.free_count < (pcp.batch << PCP_BATCH_SCALE_MAX)) pcp.free_count += 1;
+    pcp.free_count += pcp.free_count < (pcp.batch << PCP_BATCH_SCALE_MAX);
     int high = pcp.high;
     if (!(pcp.count < high && high >= pcp.high_min && high <= pcp.high_max &&
           !(zone.flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH)))) [[unlikely]]

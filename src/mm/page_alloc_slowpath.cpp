@@ -572,12 +572,13 @@ void setup_alloc_fastpath(Kernel& k) {
         };
         first(node.zonelist_fallback, node.first_fallback);
         first(node.zonelist_nofallback, node.first_nofallback);
+        auto managed = [](Zone* z) { return z && z->managed() ? z : nullptr; };
         for (unsigned h = 0; h < MAX_NR_ZONES_LIMIT; h++) {
             int f = node.first_fallback[h], nf = node.first_nofallback[h];
             node.preferred_zone[0][h] =
-                f < 0 ? nullptr : node.zonelist_fallback[static_cast<unsigned>(f)].zone;
+                f < 0 ? nullptr : managed(node.zonelist_fallback[static_cast<unsigned>(f)].zone);
             node.preferred_zone[1][h] =
-                nf < 0 ? nullptr : node.zonelist_nofallback[static_cast<unsigned>(nf)].zone;
+                nf < 0 ? nullptr : managed(node.zonelist_nofallback[static_cast<unsigned>(nf)].zone);
         }
     }
 }
