@@ -15,6 +15,7 @@
 #include <map>
 #include <sstream>
 
+#include "mm/slub.h"
 #include "proc/procfs.h"
 #include "support/fixtures.h"
 
@@ -225,6 +226,53 @@ TEST_F(Procps, VmstatReportShowsFreeBuffersAndCache) {
     EXPECT_EQ(v[4], m["Buffers"]) << out;
     EXPECT_EQ(v[5], m["Cached"] + m["SReclaimable"]) << out;
     EXPECT_EQ(v[14], 100u) << out;  // id: every CPU idle
+}
+
+// slabtop -o: the summary totals are the sums over /proc/slabinfo's rows
+// and each cache's row shows its objects, slabs and objects per slab.
+TEST_F(Procps, SlabtopShowsTheSimulatedSlabinfo) {
+    if (run("command -v slabtop >/dev/null").status != 0) GTEST_SKIP() << "slabtop is not installed";
+    auto k = test::boot_ram(1ull << 30, 2);
+    KmemCache& s = **kmem_cache_create(*k, "my_obj", 200, {});
+    for (int i = 0; i < 1000; i++) ASSERT_TRUE(kmem_cache_alloc(*k, s, GFP_KERNEL));
+    for (int i = 0; i < 300; i++) ASSERT_TRUE(kmalloc(*k, 100, GFP_KERNEL));
+    uint64_t active = 0, total = 0, slabs = 0, caches = 0;
+    std::istringstream in(*proc_read(*k, "/proc/slabinfo"));
+    for (std::string l; std::getline(in, l);) {
+        if (l.rfind("slabinfo", 0) == 0 || l.rfind("#", 0) == 0) continue;
+        std::istringstream ls(l);
+        std::string name;
+        uint64_t a, t, size, per, pages;
+        ls >> name >> a >> t >> size >> per >> pages;
+        active += a;
+        total += t;
+        slabs += t / per;
+        caches++;
+    }
+    std::string out = tool(*k, "slabtop -o -s c");
+    EXPECT_NE(out.find(fmt::format("Active / Total Objects (% used)    : {} / {} (", active, total)),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find(fmt::format("Active / Total Slabs (% used)      : {} / {} (", slabs, slabs)),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find(fmt::format(" / {} (", caches)), std::string::npos) << out;
+    // Sorted by cache size, my_obj (50 slabs of 4 KiB) comes first.
+    std::istringstream rows(out.substr(out.find("NAME")));
+    std::string header, first;
+    std::getline(rows, header);
+    std::getline(rows, first);
+    std::istringstream fs_(first);
+    std::vector<std::string> w;
+    for (std::string x; fs_ >> x;) w.push_back(x);
+    ASSERT_EQ(w.size(), 8u) << out;
+    EXPECT_EQ(w[0], "1000");
+    EXPECT_EQ(w[1], "1000");
+    EXPECT_EQ(w[3], "0.20K");
+    EXPECT_EQ(w[4], "50");
+    EXPECT_EQ(w[5], "20");
+    EXPECT_EQ(w[6], "200K");
+    EXPECT_EQ(w[7], "my_obj");
 }
 
 }  // namespace
