@@ -328,6 +328,16 @@ Args CommandRegistry::parse_args(const CommandSpec& spec, const std::vector<Arg>
     return args;
 }
 
+int node_option(const Args& a, size_t nr_nodes) {
+    const Arg* n = a.option("node");
+    if (!n) return -1;
+    auto node = static_cast<int>(arg_int(*n, "node=", 0, 1023));
+    if (node >= static_cast<int>(nr_nodes))
+        throw InputError(n->loc, fmt::format("node={} does not exist (the machine has {} node{})", node,
+                                             nr_nodes, nr_nodes == 1 ? "" : "s"));
+    return node;
+}
+
 const CommandRegistry& builtin_registry() {
     static const CommandRegistry registry = [] {
         CommandRegistry r;

@@ -197,4 +197,45 @@ void register_slab_commands(CommandRegistry& r);     // slab_commands.cpp
 // The closest candidate within a small edit distance, or "".
 std::string did_you_mean(std::string_view name, const std::vector<std::string>& candidates);
 
+// ---- helpers the allocation commands share (alloc_pages, kmalloc, ...) ----
+
+// node=N checked against the machine; -1 when not given.
+int node_option(const Args& a, size_t nr_nodes);
+
+// The things kept under an as= name; throws at the name, suggesting a
+// close one, when nothing was kept under it.
+template <class T>
+std::vector<T>& find_handle(std::map<std::string, std::vector<T>>& handles, const Arg& name,
+                            std::string_view what) {
+    auto it = handles.find(name.value);
+    if (it != handles.end()) return it->second;
+    std::vector<std::string> names;
+    for (const auto& kv : handles)
+        if (!kv.first.empty()) names.push_back(kv.first);
+    std::string hint = did_you_mean(name.value, names);
+    throw InputError(name.loc, std::string(what) + ": nothing was allocated as '" + name.value + "'" +
+                                   (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+}
+
+// Frees every stride=-th item, at most count= of them, oldest first, with
+// free_one; keeps the rest in order.
+template <class T, class F>
+void free_selected(std::vector<T>& items, const Args& a, F free_one) {
+    auto stride = static_cast<std::size_t>(
+        a.option("stride") ? arg_int(*a.option("stride"), "stride=", 1, 1ll << 40) : 1);
+    auto limit = static_cast<std::size_t>(
+        a.option("count") ? arg_int(*a.option("count"), "count=", 0, 1ll << 40) : 1ll << 40);
+    std::vector<T> keep;
+    std::size_t freed = 0;
+    for (std::size_t i = 0; i < items.size(); i++) {
+        if (i % stride == 0 && freed < limit) {
+            free_one(items[i]);
+            freed++;
+        } else {
+            keep.push_back(items[i]);
+        }
+    }
+    items = std::move(keep);
+}
+
 }  // namespace mmsim::scenario

@@ -1290,10 +1290,7 @@ void register_pages(CommandRegistry& r) {
             int64_t count;
             int node;
             params(inv.args, order, count, node);
-            if (node >= static_cast<int>(k.nodes.size()))
-                throw InputError(inv.args.option("node")->loc,
-                                 fmt::format("node={} does not exist (the machine has {} node{})", node,
-                                             k.nodes.size(), k.nodes.size() == 1 ? "" : "s"));
+            node = node_option(inv.args, k.nodes.size());
             gfp_t gfp = inv.args.option("gfp") ? arg_gfp(*inv.args.option("gfp")) : GFP_KERNEL;
             std::string name = inv.args.option("as") ? inv.args.option("as")->value : std::string();
             auto& blocks = in.page_handles()[name];
@@ -1354,34 +1351,9 @@ void register_pages(CommandRegistry& r) {
                                              "handed to this scenario",
                                              pfn));
             }
-            const Arg& name = inv.args.positional[0];
-            auto it = handles.find(name.value);
-            if (it == handles.end()) {
-                std::vector<std::string> names;
-                for (const auto& [n, _] : handles)
-                    if (!n.empty()) names.push_back(n);
-                std::string hint = did_you_mean(name.value, names);
-                throw InputError(name.loc,
-                                 fmt::format("free_pages: nothing was allocated as '{}'{}", name.value,
-                                             hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
-            }
-            auto stride = static_cast<std::size_t>(
-                inv.args.option("stride") ? arg_int(*inv.args.option("stride"), "stride=", 1, 1ll << 40) : 1);
-            auto limit = static_cast<std::size_t>(
-                inv.args.option("count") ? arg_int(*inv.args.option("count"), "count=", 0, 1ll << 40)
-                                         : 1ll << 40);
-            std::vector<Interp::PageBlock> keep;
-            std::size_t freed = 0;
-            auto& blocks = it->second;
-            for (std::size_t i = 0; i < blocks.size(); i++) {
-                if (i % stride == 0 && freed < limit) {
-                    free_pages(k, blocks[i].pfn, blocks[i].order);
-                    freed++;
-                } else {
-                    keep.push_back(blocks[i]);
-                }
-            }
-            blocks = std::move(keep);
+            auto& blocks = find_handle(handles, inv.args.positional[0], "free_pages");
+            free_selected(blocks, inv.args,
+                          [&](const Interp::PageBlock& b) { free_pages(k, b.pfn, b.order); });
         };
         r.add(std::move(s));
     }

@@ -54,12 +54,7 @@ KmemCache& cache_arg(Kernel& k, const Arg& name) {
 void alloc_common(Interp& in, Invocation& inv, KmemCache* cache, uint64_t size, const char* what) {
     Kernel& k = in.kernel(inv.cmd.loc);
     int64_t count = inv.args.option("count") ? arg_int(*inv.args.option("count"), "count=", 1, 1ll << 32) : 1;
-    int node =
-        inv.args.option("node") ? static_cast<int>(arg_int(*inv.args.option("node"), "node=", 0, 1023)) : -1;
-    if (node >= static_cast<int>(k.nodes.size()))
-        throw InputError(inv.args.option("node")->loc,
-                         fmt::format("node={} does not exist (the machine has {} node{})", node,
-                                     k.nodes.size(), k.nodes.size() == 1 ? "" : "s"));
+    int node = node_option(inv.args, k.nodes.size());
     gfp_t gfp = inv.args.option("gfp") ? arg_gfp(*inv.args.option("gfp")) : GFP_KERNEL;
     std::string name = inv.args.option("as") ? inv.args.option("as")->value : std::string();
     auto& objs = in.object_handles()[name];
@@ -76,45 +71,20 @@ void alloc_common(Interp& in, Invocation& inv, KmemCache* cache, uint64_t size, 
 
 void free_common(Interp& in, Invocation& inv, const char* what, bool any_cache) {
     Kernel& k = in.kernel(inv.cmd.loc);
-    auto& handles = in.object_handles();
     const Arg& name = inv.args.positional[0];
-    auto it = handles.find(name.value);
-    if (it == handles.end()) {
-        std::vector<std::string> names;
-        for (const auto& [n, _] : handles)
-            if (!n.empty()) names.push_back(n);
-        std::string hint = did_you_mean(name.value, names);
-        throw InputError(name.loc,
-                         fmt::format("{}: nothing was allocated as '{}'{}", what, name.value,
-                                     hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
-    }
-    auto stride = static_cast<std::size_t>(
-        inv.args.option("stride") ? arg_int(*inv.args.option("stride"), "stride=", 1, 1ll << 40) : 1);
-    auto limit = static_cast<std::size_t>(inv.args.option("count")
-                                              ? arg_int(*inv.args.option("count"), "count=", 0, 1ll << 40)
-                                              : std::numeric_limits<int64_t>::max());
-    std::vector<uint64_t>& objs = it->second;
-    std::vector<uint64_t> kept;
-    std::size_t freed = 0;
-    for (std::size_t i = 0; i < objs.size(); i++) {
-        if (i % stride == 0 && freed < limit) {
-            if (any_cache) {
-                kfree(k, objs[i]);
-            } else {
-                KmemCache* s = virt_to_cache(k, objs[i]);
-                if (!s)
-                    throw InputError(name.loc,
-                                     fmt::format("{}: '{}' holds kmalloc memory above 8 KiB; free it "
-                                                 "with kfree",
-                                                 what, name.value));
-                kmem_cache_free(k, *s, objs[i]);
-            }
-            freed++;
-        } else {
-            kept.push_back(objs[i]);
+    auto& objs = find_handle(in.object_handles(), name, what);
+    free_selected(objs, inv.args, [&](uint64_t addr) {
+        if (any_cache) {
+            kfree(k, addr);
+            return;
         }
-    }
-    objs.swap(kept);
+        KmemCache* s = virt_to_cache(k, addr);
+        if (!s)
+            throw InputError(
+                name.loc, fmt::format("{}: '{}' holds kmalloc memory above 8 KiB; free it with kfree", what,
+                                      name.value));
+        kmem_cache_free(k, *s, addr);
+    });
 }
 
 const std::vector<OptionSpec> alloc_options = {

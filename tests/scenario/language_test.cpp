@@ -12,25 +12,15 @@
 #include <sstream>
 
 #include "scenario/scenario.h"
+#include "support/scenario_run.h"
 
 namespace fs = std::filesystem;
 
 namespace mmsim::scenario {
 namespace {
 
-struct Outcome {
-    int status = -1;
-    int failures = 0;
-    std::string out, err;
-};
-
-Outcome run(std::string_view text, RunOptions opts = {}) {
-    std::ostringstream out, err;
-    opts.out = &out;
-    opts.err = &err;
-    RunResult r = run_scenario_text(text, "s.mms", opts);
-    return Outcome{r.status, r.expectations_failed, out.str(), err.str()};
-}
+using Outcome = test::ScenarioOutcome;
+Outcome run(std::string_view text, RunOptions opts = {}) { return test::run_scenario(text, opts); }
 
 fs::path temp_dir(const std::string& name) {
     fs::path p = fs::temp_directory_path() / fmt::format("mmsim-lang-{}-{}", ::getpid(), name);

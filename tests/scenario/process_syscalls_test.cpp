@@ -21,24 +21,13 @@
 
 #include "scenario/scenario.h"
 #include "support/fixtures.h"
+#include "support/scenario_run.h"
 
 namespace mmsim::scenario {
 namespace {
 
-struct Outcome {
-    int status = -1;
-    int failures = 0;
-    std::string out, err;
-};
-
-Outcome run(const std::string& text) {
-    std::ostringstream out, err;
-    RunOptions opts;
-    opts.out = &out;
-    opts.err = &err;
-    RunResult r = run_scenario_text(text, "s.mms", opts);
-    return Outcome{r.status, r.expectations_failed, out.str(), err.str()};
-}
+using Outcome = test::ScenarioOutcome;
+Outcome run(std::string_view text, RunOptions opts = {}) { return test::run_scenario(text, opts); }
 
 // A scenario that must run clean: status 0, every expectation held.
 void expect_clean(const Outcome& r) {
