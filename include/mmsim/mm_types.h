@@ -23,20 +23,20 @@ inline constexpr uint32_t PFN_NIL = 0xffffffffu;
 
 // Page flags (a subset of enum pageflags, with our own bit numbers).
 enum PageFlag : uint16_t {
-    PG_buddy = 1u << 0,        // first page of a free block on a buddy free list
-    PG_head = 1u << 1,         // first page of a compound allocation
-    PG_tail = 1u << 2,         // later page of a compound allocation
-    PG_reserved = 1u << 3,     // never given to the buddy allocator (memblock reserved)
-    PG_pcp = 1u << 4,          // on a per-CPU free list (kernel: page->pcp_list)
-    PG_hole = 1u << 5,         // no RAM behind this pfn (a hole inside a zone's span)
-    PG_anon = 1u << 6,         // mapping names an AnonVma (kernel: PAGE_MAPPING_ANON bit)
-    PG_pgtable = 1u << 7,      // a page-table page; index is its host table slot (ptdesc)
-    PG_zero = 1u << 8,         // the shared zero page (never freed, never counted in RSS)
-    PG_dirty = 1u << 9,        // contents differ from backing store
-    PG_uptodate = 1u << 10,    // contents valid (page-cache pages after read)
-    PG_swapbacked = 1u << 11,  // anon or shmem: backed by swap, not by a file
-    PG_mlocked = 1u << 12,     // mapped by a VM_LOCKED vma
-    PG_slab = 1u << 13,        // part of a slab; index is the slab's id (src/mm/slub.h)
+    PG_buddy = 1u << 0,           // first page of a free block on a buddy free list
+    PG_head = 1u << 1,            // first page of a compound allocation
+    PG_tail = 1u << 2,            // later page of a compound allocation
+    PG_reserved = 1u << 3,        // never given to the buddy allocator (memblock reserved)
+    PG_pcp = 1u << 4,             // on a per-CPU free list (kernel: page->pcp_list)
+    PG_hole = 1u << 5,            // no RAM behind this pfn (a hole inside a zone's span)
+    PG_anon = 1u << 6,            // mapping names an AnonVma (kernel: PAGE_MAPPING_ANON bit)
+    PG_pgtable = 1u << 7,         // a page-table page; index is its host table slot (ptdesc)
+    PG_zero = 1u << 8,            // the shared zero page (never freed, never counted in RSS)
+    PG_dirty = 1u << 9,           // contents differ from backing store
+    PG_uptodate = 1u << 10,       // contents valid (page-cache pages after read)
+    PG_swapbacked = 1u << 11,     // anon or shmem: backed by swap, not by a file
+    PG_mlocked = 1u << 12,        // mapped by a VM_LOCKED vma
+    PG_slab = 1u << 13,           // part of a slab; index is the slab's id (src/mm/slub.h)
     PG_large_kmalloc = 1u << 14,  // head of a kmalloc above 8 KiB (the kernel's page type)
 };
 

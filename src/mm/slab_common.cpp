@@ -40,18 +40,6 @@ namespace {
 constexpr uint64_t KMALLOC_MAX_SIZE = uint64_t{1} << (MAX_PAGE_ORDER + PAGE_SHIFT);
 constexpr uint64_t ZERO_SIZE_PTR = 16;
 
-unsigned align_up(unsigned x, unsigned a) { return (x + a - 1) & ~(a - 1); }
-
-// calculate_alignment()
-unsigned calculate_alignment(uint32_t flags, unsigned align, unsigned size) {
-    if (flags & SLAB_HWCACHE_ALIGN) {
-        unsigned ralign = 64;
-        while (size <= ralign / 2) ralign /= 2;
-        align = std::max(align, ralign);
-    }
-    return align_up(std::max(align, 8u), 8);
-}
-
 bool slab_unmergeable(const SlabState& st, const KmemCache& s) {
     return st.slab_nomerge || (s.flags & SLAB_NEVER_MERGE) || s.has_ctor || s.usersize || s.refcount < 0;
 }
@@ -59,9 +47,9 @@ bool slab_unmergeable(const SlabState& st, const KmemCache& s) {
 // find_mergeable()
 KmemCache* find_mergeable(SlabState& st, unsigned size, unsigned align, uint32_t flags, bool ctor) {
     if (st.slab_nomerge || ctor || (flags & SLAB_NEVER_MERGE)) return nullptr;
-    size = align_up(size, 8);
+    size = slab_align_up(size, 8);
     align = calculate_alignment(flags, align, size);
-    size = align_up(size, align);
+    size = slab_align_up(size, align);
     for (const auto& sp : st.caches) {
         if (!sp) continue;
         KmemCache& s = *sp;
@@ -189,7 +177,7 @@ Result<KmemCache*> kmem_cache_create(Kernel& k, const std::string& name, unsigne
             // __kmem_cache_alias()
             s->refcount++;
             s->object_size = std::max(s->object_size, size);
-            s->inuse = std::max(s->inuse, align_up(size, 8));
+            s->inuse = std::max(s->inuse, slab_align_up(size, 8));
             s->alias_names.push_back(name);
             return s;
         }
@@ -208,9 +196,9 @@ Result<KmemCache*> kmem_cache_create(Kernel& k, const std::string& name, unsigne
 Result<void> kmem_cache_destroy(Kernel& k, KmemCache& s) {
     SlabState& st = *k.slab;
     if (--s.refcount > 0) return {};
-    // __kmem_cache_shutdown(): flush the CPUs, free the empty partial
-    // slabs; any slab left means objects are still allocated.
-    slub_flush_all(k, s);
+    // __kmem_cache_shutdown(): flush the CPUs and free the empty partial
+    // slabs (what shrinking does); any slab left means objects are still
+    // allocated.
     (void)kmem_cache_shrink(k, s);
     bool busy = false;
     for (const auto& n : s.node) busy |= n.nr_slabs != 0;
@@ -261,8 +249,7 @@ Result<uint64_t> kmalloc(Kernel& k, uint64_t size, gfp_t gfp, int nid) {
     if (size == 0) return ZERO_SIZE_PTR;
     if (KmemCache* s = kmalloc_slab(k, size, gfp)) return kmem_cache_alloc(k, *s, gfp, nid);
     // __kmalloc_large_node()
-    unsigned order =
-        size <= PAGE_SIZE ? 0 : 64u - static_cast<unsigned>(std::countl_zero((size - 1) >> PAGE_SHIFT));
+    unsigned order = get_order(size);
     MaybePfn pfn = alloc_pages(k, (gfp & ~(GFP_ZONEMASK & ~__GFP_DMA)) | __GFP_COMP, order, nid);
     if (!pfn) return Errno::NOMEM;
     Page& head = (*k.mem_map)[pfn->value];
@@ -345,47 +332,52 @@ void kmem_cache_init(Kernel& k) {
     // The subsystems' caches, in the order the kernel creates them, with
     // the sizes and flags of a 6.18 x86-64 build (tests/data/host-6.18/slab).
     unsigned cpumask = 8 * ((static_cast<unsigned>(k.cpus.size()) + 63) / 64);
-    KmemCacheArgs a;
-    a = {};
-    a.align = 64;
-    a.flags = SLAB_HWCACHE_ALIGN | SLAB_PANIC | SLAB_ACCOUNT;
-    a.usersize = 8;  // saved_auxv
-    st.mm_struct = boot_cache(k, "mm_struct", 1544 + 3 * cpumask, a);
-    a = {};
-    a.flags = SLAB_PANIC | SLAB_RECLAIM_ACCOUNT;
-    a.ctor = true;
-    st.radix_tree_node = boot_cache(k, "radix_tree_node", 576, a);
-    a = {};
-    a.flags = SLAB_TYPESAFE_BY_RCU | SLAB_PANIC | SLAB_ACCOUNT;
-    a.ctor = true;
-    st.anon_vma = boot_cache(k, "anon_vma", 96, a);
-    a = {};
-    a.flags = SLAB_PANIC | SLAB_ACCOUNT;
-    st.anon_vma_chain = boot_cache(k, "anon_vma_chain", 64, a);
-    a = {};
-    a.align = 64;
-    a.flags = SLAB_PANIC | SLAB_ACCOUNT;
-    a.usersize = 8;  // thread_struct's fpu state window
-    st.task_struct = boot_cache(k, "task_struct", 5824, a);
-    a = {};
-    a.flags = SLAB_HWCACHE_ALIGN | SLAB_PANIC | SLAB_TYPESAFE_BY_RCU | SLAB_ACCOUNT;
-    a.freeptr_inside = true;
-    st.vm_area_struct = boot_cache(k, "vm_area_struct", 192, a);
-    a = {};
-    a.flags = SLAB_RECLAIM_ACCOUNT | SLAB_PANIC | SLAB_ACCOUNT;
-    a.usersize = 40;  // d_shortname
-    st.dentry = boot_cache(k, "dentry", 192, a);
-    a = {};
-    a.flags = SLAB_RECLAIM_ACCOUNT | SLAB_PANIC | SLAB_ACCOUNT;
-    a.ctor = true;
-    st.inode_cache = boot_cache(k, "inode_cache", 616, a);
-    a = {};
-    a.flags = SLAB_HWCACHE_ALIGN | SLAB_PANIC | SLAB_ACCOUNT | SLAB_TYPESAFE_BY_RCU;
-    a.freeptr_inside = true;
-    st.filp = boot_cache(k, "filp", 184, a);
-    a = {};
-    a.flags = SLAB_RECLAIM_ACCOUNT | SLAB_PANIC;
-    st.buffer_head = boot_cache(k, "buffer_head", 104, a);
+    struct BootCache {
+        const char* name;
+        unsigned size;
+        KmemCacheArgs args;  // align, flags, ctor, usersize, freeptr_inside
+        KmemCache* SlabState::*slot;
+    };
+    const BootCache boot[] = {
+        // mm_struct ends in cpumask-sized bitmaps; saved_auxv is its usercopy window.
+        {"mm_struct",
+         1544 + 3 * cpumask,
+         {64, SLAB_HWCACHE_ALIGN | SLAB_PANIC | SLAB_ACCOUNT, false, 8, false},
+         &SlabState::mm_struct},
+        {"radix_tree_node",
+         576,
+         {0, SLAB_PANIC | SLAB_RECLAIM_ACCOUNT, true, 0, false},
+         &SlabState::radix_tree_node},
+        {"anon_vma",
+         96,
+         {0, SLAB_TYPESAFE_BY_RCU | SLAB_PANIC | SLAB_ACCOUNT, true, 0, false},
+         &SlabState::anon_vma},
+        {"anon_vma_chain", 64, {0, SLAB_PANIC | SLAB_ACCOUNT, false, 0, false}, &SlabState::anon_vma_chain},
+        // thread_struct's fpu state is task_struct's usercopy window.
+        {"task_struct", 5824, {64, SLAB_PANIC | SLAB_ACCOUNT, false, 8, false}, &SlabState::task_struct},
+        {"vm_area_struct",
+         192,
+         {0, SLAB_HWCACHE_ALIGN | SLAB_PANIC | SLAB_TYPESAFE_BY_RCU | SLAB_ACCOUNT, false, 0, true},
+         &SlabState::vm_area_struct},
+        // d_shortname is dentry's usercopy window.
+        {"dentry",
+         192,
+         {0, SLAB_RECLAIM_ACCOUNT | SLAB_PANIC | SLAB_ACCOUNT, false, 40, false},
+         &SlabState::dentry},
+        {"inode_cache",
+         616,
+         {0, SLAB_RECLAIM_ACCOUNT | SLAB_PANIC | SLAB_ACCOUNT, true, 0, false},
+         &SlabState::inode_cache},
+        {"filp",
+         184,
+         {0, SLAB_HWCACHE_ALIGN | SLAB_PANIC | SLAB_ACCOUNT | SLAB_TYPESAFE_BY_RCU, false, 0, true},
+         &SlabState::filp},
+        {"buffer_head",
+         104,
+         {0, SLAB_RECLAIM_ACCOUNT | SLAB_PANIC, false, 0, false},
+         &SlabState::buffer_head},
+    };
+    for (const BootCache& b : boot) st.*b.slot = boot_cache(k, b.name, b.size, b.args);
     k.current_cpu = saved_cpu;
 }
 

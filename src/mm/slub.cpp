@@ -23,11 +23,9 @@ constexpr unsigned CACHE_LINE = 64;
 constexpr unsigned SHRINK_PROMOTE_MAX = 32;
 
 unsigned fls(uint64_t x) { return x ? 64u - static_cast<unsigned>(std::countl_zero(x)) : 0; }
-unsigned get_order(uint64_t size) { return size <= PAGE_SIZE ? 0 : fls((size - 1) >> PAGE_SHIFT); }
 unsigned order_objects(unsigned order, unsigned size) {
     return static_cast<unsigned>((PAGE_SIZE << order) / size);
 }
-unsigned align_up(unsigned x, unsigned a) { return (x + a - 1) & ~(a - 1); }
 
 void list_add(SlabState& st, SlabList& l, uint32_t id, bool tail) {
     Slab& s = st.slabs[id];
@@ -260,6 +258,15 @@ uint64_t object_addr(const KmemCache& s, const Slab& sl, unsigned idx) {
 
 }  // namespace
 
+unsigned calculate_alignment(uint32_t flags, unsigned align, unsigned size) {
+    if (flags & SLAB_HWCACHE_ALIGN) {
+        unsigned ralign = CACHE_LINE;
+        while (size <= ralign / 2) ralign /= 2;
+        align = std::max(align, ralign);
+    }
+    return slab_align_up(std::max(align, 8u), 8);
+}
+
 KmemCache* SlabState::find(const std::string& name) const {
     for (const auto& c : caches)
         if (c && c->name == name) return c.get();
@@ -291,14 +298,8 @@ unsigned slub_calculate_order(unsigned size, unsigned nr_cpus) {
 // kmem_cache_open() with calculate_sizes(), calculate_alignment(),
 // set_min_partial() and set_cpu_partial().
 void kmem_cache_open(Kernel& k, KmemCache& s) {
-    unsigned align = s.align;
-    unsigned size = align_up(s.object_size, 8);
-    if (s.flags & SLAB_HWCACHE_ALIGN) {
-        unsigned ralign = CACHE_LINE;
-        while (size <= ralign / 2) ralign /= 2;
-        align = std::max(align, ralign);
-    }
-    align = align_up(std::max(align, 8u), 8);
+    unsigned size = slab_align_up(s.object_size, 8);
+    unsigned align = calculate_alignment(s.flags, s.align, size);
     s.align = align;
     s.inuse = size;
     // The free pointer goes after the object when the object must stay
@@ -312,7 +313,7 @@ void kmem_cache_open(Kernel& k, KmemCache& s) {
     } else {
         s.offset = (s.object_size / 2) & ~7u;
     }
-    size = align_up(size, align);
+    size = slab_align_up(size, align);
     s.size = size;
     unsigned nr_cpus = static_cast<unsigned>(std::max<std::size_t>(k.cpus.size(), 1));
     s.order = slub_calculate_order(size, nr_cpus);
@@ -379,23 +380,29 @@ Result<uint64_t> kmem_cache_alloc(Kernel& k, KmemCache& s, gfp_t gfp, int nid) {
     }
 }
 
-KmemCache* virt_to_cache(Kernel& k, uint64_t addr) {
-    if (!k.slab || addr < PAGE_OFFSET) return nullptr;
+namespace {
+// virt_to_slab(): the id of the live slab holding an address, or SLAB_NIL.
+uint32_t virt_to_slab(const Kernel& k, uint64_t addr) {
+    if (!k.slab || addr < PAGE_OFFSET) return SLAB_NIL;
     uint64_t pfn = (addr - PAGE_OFFSET) >> PAGE_SHIFT;
-    if (!k.mem_map || pfn >= k.mem_map->max_pfn()) return nullptr;
+    if (!k.mem_map || pfn >= k.mem_map->max_pfn()) return SLAB_NIL;
     const Page& p = (*k.mem_map)[pfn];
-    if (!p.test(PG_slab)) return nullptr;
-    const Slab& sl = k.slab->slabs[p.index];
-    return sl.cache == SLAB_NIL ? nullptr : k.slab->caches[sl.cache].get();
+    if (!p.test(PG_slab) || k.slab->slabs[p.index].cache == SLAB_NIL) return SLAB_NIL;
+    return p.index;
+}
+}  // namespace
+
+KmemCache* virt_to_cache(Kernel& k, uint64_t addr) {
+    uint32_t id = virt_to_slab(k, addr);
+    return id == SLAB_NIL ? nullptr : k.slab->caches[k.slab->slabs[id].cache].get();
 }
 
 void kmem_cache_free(Kernel& k, KmemCache& s, uint64_t addr) {
     SlabState& st = *k.slab;
-    KmemCache* owner = virt_to_cache(k, addr);
-    if (owner != &s)
+    uint32_t id = virt_to_slab(k, addr);
+    if (id == SLAB_NIL || st.slabs[id].cache != s.id)
         throw std::logic_error(
             fmt::format("kmem_cache_free: {:#x} is not an object of cache {}", addr, s.name));
-    uint32_t id = (*k.mem_map)[(addr - PAGE_OFFSET) >> PAGE_SHIFT].index;
     Slab& sl = st.slabs[id];
     uint64_t off = addr - pfn_to_virt(sl.pfn);
     if (off % s.size != 0 || off / s.size >= sl.objects)

@@ -48,6 +48,7 @@
 // vm_area_struct and maple_node opt into.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -184,6 +185,15 @@ struct SlabState {
 };
 
 // ---- slub.cpp: geometry and the allocator ---------------------------------
+
+// get_order(): the page order of the smallest block holding size bytes.
+inline unsigned get_order(uint64_t size) {
+    return size <= PAGE_SIZE ? 0 : 64u - static_cast<unsigned>(std::countl_zero((size - 1) >> PAGE_SHIFT));
+}
+inline unsigned slab_align_up(unsigned x, unsigned a) { return (x + a - 1) & ~(a - 1); }
+// calculate_alignment(): SLAB_HWCACHE_ALIGN rounds to the cache line, or
+// to a smaller power of two for small objects; never below a word.
+unsigned calculate_alignment(uint32_t flags, unsigned align, unsigned size);
 
 // calculate_order() for an object stride on a machine with nr_cpus CPUs.
 unsigned slub_calculate_order(unsigned size, unsigned nr_cpus);

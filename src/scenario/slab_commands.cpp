@@ -97,9 +97,11 @@ const std::vector<OptionSpec> free_options = {{"count", ArgKind::Int, "free at m
 
 // slabinfo.CACHE.FIELD from the /proc/slabinfo text.
 Value slabinfo_value(Interp& in, const std::vector<RefStep>& path, const Expr& ref) {
-    static const char* const fields[] = {
-        "active_objs",  "num_objs", "objsize", "objperslab", "pagesperslab", "", "", "", "", "",
-        "active_slabs", "num_slabs"};
+    // The columns by their place in a line: the name, five numbers, ':',
+    // "tunables", three numbers, ':', "slabdata", three numbers.
+    static const std::pair<const char*, std::size_t> columns[] = {
+        {"active_objs", 1},  {"num_objs", 2},      {"objsize", 3},   {"objperslab", 4},
+        {"pagesperslab", 5}, {"active_slabs", 13}, {"num_slabs", 14}};
     if (path.size() != 3 || path[1].is_index || path[2].is_index)
         throw InputError(ref.loc,
                          "slabinfo needs a cache and a column, for example slabinfo.dentry.active_objs");
@@ -108,10 +110,10 @@ Value slabinfo_value(Interp& in, const std::vector<RefStep>& path, const Expr& r
     if (!read) throw InputError(ref.loc, "cannot read /proc/slabinfo");
     std::string text = *read;
     std::string want = path[1].name;
-    int col = -1;
-    for (int i = 0; i < 12; i++)
-        if (*fields[i] && path[2].name == fields[i]) col = i;
-    if (col < 0)
+    std::size_t col = 0;
+    for (const auto& [name, place] : columns)
+        if (path[2].name == name) col = place;
+    if (col == 0)
         throw InputError(path[2].loc, fmt::format("slabinfo has active_objs, num_objs, objsize, objperslab, "
                                                   "pagesperslab, active_slabs and num_slabs, not '{}'",
                                                   path[2].name));
@@ -126,10 +128,8 @@ Value slabinfo_value(Interp& in, const std::vector<RefStep>& path, const Expr& r
             if (c == '-') c = '_';
         names.push_back(underscored);
         if (name != want && underscored != want) continue;
-        // name, 5 numbers, ':', "tunables", 3 numbers, ':', "slabdata", 3 numbers
-        int idx = col < 5 ? 1 + col : 13 + (col - 10);
         double v = 0;
-        (void)to_number(w[static_cast<std::size_t>(idx)], v);
+        (void)to_number(w[col], v);
         return Value::of(v);
     }
     std::string hint = did_you_mean(want, names);
