@@ -619,7 +619,7 @@ Result<Task*> spawn_process(Kernel& k, const std::string& image, const std::vect
     if (!image_exists(image)) return Errno::NOENT;
     int parent = ppid > 0 ? ppid : 1;  // ppid 0: a child of init (pid 1, not simulated)
     Task& t = k.tasks->create(parent);
-    if (auto r = alloc_kernel_stack(k, t); !r) {
+    if (auto r = dup_task_struct(k, t); !r) {
         k.tasks->remove(t.pid);
         return r.error();
     }

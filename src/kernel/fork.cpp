@@ -27,6 +27,7 @@
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
 #include "mm/rmap.h"
+#include "mm/slub.h"
 #include "mm/tlb.h"
 #include "mm/vmstat.h"
 
@@ -49,6 +50,7 @@ Result<void> dup_mmap(Kernel& k, MmStruct& mm, MmStruct& oldmm) {
         tmp->vm_flags &= ~static_cast<uint64_t>(VM_LOCKED | VM_LOCKONFAULT);
         tmp->anon_vma = nullptr;
         tmp->anon_vma_chain.clear();
+        tmp->avc_objs.clear();
         Vma& dst = insert_vma(k, mm, std::move(tmp));
         if (src->vm_flags & VM_WIPEONFORK) continue;  // the child starts with it empty
         anon_vma_fork(k, dst, *src);
@@ -95,7 +97,7 @@ Result<Task*> do_fork(Kernel& k, Task& parent) {
     mm->mm_users = 1;
 
     Task& child = k.tasks->create(parent.tgid);
-    if (auto r = alloc_kernel_stack(k, child); !r) {
+    if (auto r = dup_task_struct(k, child); !r) {
         k.tasks->remove(child.pid);
         exit_mmap(k, *mm);
         return r.error();
@@ -132,7 +134,7 @@ Result<Task*> create_thread(Kernel& k, Task& leader_in, uint64_t stack_size) {
         return r.error();
     }
     Task& t = k.tasks->create(leader.ppid);
-    if (auto r = alloc_kernel_stack(k, t); !r) {
+    if (auto r = dup_task_struct(k, t); !r) {
         k.tasks->remove(t.pid);
         (void)do_munmap(k, leader, *mem, size + guard);
         return r.error();
@@ -161,7 +163,9 @@ Result<Task*> create_thread(Kernel& k, Task& leader_in, uint64_t stack_size) {
     return &t;
 }
 
-Result<void> alloc_kernel_stack(Kernel& k, Task& t) {
+// dup_task_struct(): the new task's task_struct and its kernel stack.
+Result<void> dup_task_struct(Kernel& k, Task& t) {
+    t.obj = SlabObject::alloc(k, &SlabState::task_struct);
     for (unsigned i = 0; i < kKernelStackPages; i++) {
         MaybePfn p = alloc_pages(k, GFP_KERNEL, 0);
         if (!p) {

@@ -23,7 +23,10 @@ Kernel::Kernel()
       tasks(std::make_unique<TaskTable>()),
       anon_vmas(std::make_unique<AnonVmaTable>()),
       files(std::make_unique<FileTable>()) {}
-Kernel::~Kernel() = default;
+Kernel::~Kernel() {
+    // What the kernel's structs still hold goes with the whole slab state.
+    if (slab) slab->dying = true;
+}
 
 void Kernel::set_zone_kinds(const std::vector<ZoneKind>& kinds) {
     zone_kinds = kinds;

@@ -62,6 +62,7 @@ struct Task {
     std::vector<int> children;      // pids of processes this one forked or spawned
     std::vector<int> threads;       // leader only: tids of the other threads
     std::vector<Pfn> kernel_stack;  // THREAD_SIZE of kernel stack pages
+    SlabObject obj;                 // its task_struct (freed when the task is reaped)
     uint64_t nvcsw = 0, nivcsw = 0;
 
     bool is_zombie() const { return state == TaskState::Zombie; }
@@ -107,7 +108,7 @@ Result<Task*> create_thread(Kernel& k, Task& leader, uint64_t stack_size);
 
 // fork.cpp / exit.cpp: the task's kernel stack, THREAD_SIZE (16 KiB) of
 // pages counted in KernelStack.
-Result<void> alloc_kernel_stack(Kernel& k, Task& t);
+Result<void> dup_task_struct(Kernel& k, Task& t);
 void free_kernel_stack(Kernel& k, Task& t);
 
 // exit.cpp: exit_group(2): every thread ends, the address space goes

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "mm/slab_object.h"
 #include "mm/tlb.h"
 #include "mmsim/types.h"
 
@@ -94,6 +95,11 @@ struct Vma {
     // pages may be mapped here (its own and its ancestors' after fork).
     AnonVma* anon_vma = nullptr;
     std::vector<AnonVma*> anon_vma_chain;
+    // The kernel objects behind the area: its vm_area_struct and one
+    // anon_vma_chain per chain entry (kept as many as the chain by the rmap
+    // functions). Copying a Vma copies them, as vm_area_dup() does.
+    SlabObject obj;
+    std::vector<SlabObject> avc_objs;
 
     uint64_t pages() const { return (vm_end - vm_start) >> PAGE_SHIFT; }
     bool is_anonymous() const { return vm_file == nullptr && special == SpecialMapping::None; }
@@ -116,6 +122,7 @@ struct MmLimits {
 
 struct MmStruct {
     uint32_t id = 0;                                // unique, for messages and the TLB's ctx_id
+    SlabObject obj;                                 // its mm_struct
     std::map<uint64_t, std::unique_ptr<Vma>> vmas;  // keyed by vm_end
     mutable Vma* vma_cache = nullptr;               // the last area find_vma() returned
     int map_count = 0;

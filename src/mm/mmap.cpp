@@ -34,6 +34,7 @@
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
 #include "mm/show_mem.h"
+#include "mm/slub.h"
 #include "mm/tlb.h"
 
 namespace mmsim {
@@ -160,6 +161,7 @@ int64_t vm_committed_as(const Kernel& k) { return k.vm_committed_pages; }
 Result<std::shared_ptr<MmStruct>> mm_alloc(Kernel& k) {
     auto mm = std::make_shared<MmStruct>();
     mm->id = k.tasks->next_mm_id();
+    mm->obj = SlabObject::alloc(k, &SlabState::mm_struct);
     init_new_context(k.tlbs, mm->tlb);
     if (auto r = pgd_alloc(k, *mm); !r) return r.error();
     // arch_pick_mmap_layout() without randomization: mmap_base(0, TASK_SIZE).

@@ -8,11 +8,12 @@
 #include "mm/filemap.h"
 #include "mm/memmap.h"
 #include "mm/page_alloc.h"
+#include "mm/slub.h"
 #include "mm/vmstat.h"
 
 namespace mmsim {
 
-AnonVma* AnonVmaTable::create() {
+AnonVma* AnonVmaTable::create(Kernel& k) {
     uint32_t id;
     if (!m_free.empty()) {
         id = m_free.back();
@@ -24,6 +25,7 @@ AnonVma* AnonVmaTable::create() {
     }
     m_all[id] = std::make_unique<AnonVma>();
     m_all[id]->id = id;
+    m_all[id]->obj = SlabObject::alloc(k, &SlabState::anon_vma);
     m_live++;
     return m_all[id].get();
 }
@@ -41,6 +43,14 @@ void link(Vma& vma, AnonVma* av) {
     vma.anon_vma_chain.push_back(av);
     av->vmas.push_back(&vma);
     av->refcount++;
+}
+
+// One anon_vma_chain object per chain entry: allocated as an area joins
+// an anon_vma, freed as it leaves (anon_vma_chain_alloc/free).
+void sync_avc_objects(Kernel& k, Vma& vma) {
+    while (vma.avc_objs.size() < vma.anon_vma_chain.size())
+        vma.avc_objs.push_back(SlabObject::alloc(k, &SlabState::anon_vma_chain));
+    while (vma.avc_objs.size() > vma.anon_vma_chain.size()) vma.avc_objs.pop_back();
 }
 
 // put_anon_vma(): drops one reference; frees the anon_vma and releases its
@@ -85,17 +95,17 @@ void anon_vma_prepare(Kernel& k, Vma& vma) {
     if (vma.anon_vma) return;
     AnonVma* av = vma.vm_mm ? reusable_neighbour(*vma.vm_mm, vma) : nullptr;
     if (!av) {
-        av = k.anon_vmas->create();
+        av = k.anon_vmas->create(k);
         av->root = av;
         av->parent = av;
     }
     link(vma, av);
     vma.anon_vma = av;
     av->num_active_vmas++;
+    sync_avc_objects(k, vma);
 }
 
 void anon_vma_clone(Kernel& k, Vma& dst, const Vma& src) {
-    (void)k;
     // Walk the chain from the oldest anon_vma, as the kernel does (its
     // chain is in reverse order of creation), remembering one that could be
     // reused: no area has it as its own and it has at most one child.
@@ -110,15 +120,17 @@ void anon_vma_clone(Kernel& k, Vma& dst, const Vma& src) {
     std::reverse(dst.anon_vma_chain.end() - static_cast<long>(src.anon_vma_chain.size()),
                  dst.anon_vma_chain.end());
     if (dst.anon_vma) dst.anon_vma->num_active_vmas++;
+    sync_avc_objects(k, dst);
 }
 
 void anon_vma_fork(Kernel& k, Vma& child, const Vma& parent) {
     child.anon_vma = nullptr;
     child.anon_vma_chain.clear();
+    child.avc_objs.clear();
     if (!parent.anon_vma) return;
     anon_vma_clone(k, child, parent);
     if (child.anon_vma) return;  // an old anon_vma was reused
-    AnonVma* av = k.anon_vmas->create();
+    AnonVma* av = k.anon_vmas->create(k);
     av->root = parent.anon_vma->root;
     av->parent = parent.anon_vma;
     av->parent->num_children++;
@@ -129,6 +141,7 @@ void anon_vma_fork(Kernel& k, Vma& child, const Vma& parent) {
     child.anon_vma_chain.insert(child.anon_vma_chain.begin(), av);
     av->vmas.push_back(&child);
     av->refcount++;
+    sync_avc_objects(k, child);
 }
 
 void unlink_anon_vmas(Kernel& k, Vma& vma) {
@@ -139,6 +152,7 @@ void unlink_anon_vmas(Kernel& k, Vma& vma) {
     }
     std::vector<AnonVma*> chain;
     chain.swap(vma.anon_vma_chain);
+    vma.avc_objs.clear();
     vma.anon_vma = nullptr;
     for (AnonVma* av : chain) put_anon_vma(k, av);
 }

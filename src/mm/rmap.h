@@ -52,11 +52,12 @@ struct AnonVma {
     unsigned num_children = 0;     // anon_vmas whose parent this is (anon_vma->num_children)
     unsigned num_active_vmas = 0;  // areas whose own anon_vma this is (num_active_vmas)
     std::vector<Vma*> vmas;        // the areas chained to it (rb_root of AVCs)
+    SlabObject obj;                // its struct anon_vma
 };
 
 class AnonVmaTable {
 public:
-    AnonVma* create();
+    AnonVma* create(Kernel& k);  // anon_vma_alloc()
     AnonVma* get(uint32_t id) { return id < m_all.size() ? m_all[id].get() : nullptr; }
     const AnonVma* get(uint32_t id) const { return id < m_all.size() ? m_all[id].get() : nullptr; }
     void destroy(AnonVma* av);

@@ -30,6 +30,7 @@
 #include "base/text.h"
 #include "mm/memmap.h"
 #include "mm/page_alloc.h"
+#include "mm/slab_object.h"
 #include "mm/slub.h"
 #include "mm/vmstat.h"
 
@@ -379,6 +380,48 @@ void kmem_cache_init(Kernel& k) {
     };
     for (const BootCache& b : boot) st.*b.slot = boot_cache(k, b.name, b.size, b.args);
     k.current_cpu = saved_cpu;
+}
+
+}  // namespace mmsim
+
+// ---- SlabObject (slab_object.h) ---------------------------------------------
+
+namespace mmsim {
+
+SlabObject SlabObject::alloc(Kernel& k, KmemCache* SlabState::*which, gfp_t gfp) {
+    SlabObject o;
+    if (!k.slab || !(k.slab.get()->*which)) return o;
+    o.m_k = &k;
+    o.m_cache = k.slab.get()->*which;
+    if (auto r = kmem_cache_alloc(k, *o.m_cache, gfp)) o.m_addr = *r;
+    return o;
+}
+
+SlabObject::SlabObject(const SlabObject& o) : m_k(o.m_k), m_cache(o.m_cache) {
+    if (m_k && m_cache)
+        if (auto r = kmem_cache_alloc(*m_k, *m_cache, GFP_KERNEL)) m_addr = *r;
+}
+
+SlabObject& SlabObject::operator=(const SlabObject& o) {
+    if (this != &o) *this = SlabObject(o);
+    return *this;
+}
+
+SlabObject& SlabObject::operator=(SlabObject&& o) noexcept {
+    if (this != &o) {
+        reset();
+        m_k = o.m_k;
+        m_cache = o.m_cache;
+        m_addr = o.m_addr;
+        o.m_addr = 0;
+    }
+    return *this;
+}
+
+void SlabObject::release() {
+    // A kernel being torn down frees nothing one object at a time.
+    if (!m_k->slab->dying) kmem_cache_free(*m_k, *m_cache, m_addr);
+    m_addr = 0;
 }
 
 }  // namespace mmsim

@@ -180,8 +180,16 @@ struct SlabState {
               *inode_cache = nullptr, *buffer_head = nullptr, *filp = nullptr;
     std::vector<int64_t> large_kmalloc_pages;  // per node: pages of kmalloc above KMALLOC_MAX_CACHE_SIZE
     bool slab_nomerge = false;                 // the slab_nomerge boot option
+    bool dying = false;                        // the Kernel is being destroyed: SlabObjects free nothing
 
     KmemCache* find(const std::string& name) const;
+    // One of the named caches above (the simulator charges objects to them).
+    bool is_kernel_cache(const KmemCache& c) const {
+        for (const KmemCache* p : {task_struct, mm_struct, vm_area_struct, anon_vma, anon_vma_chain,
+                                   radix_tree_node, dentry, inode_cache, buffer_head, filp})
+            if (p == &c) return true;
+        return false;
+    }
 };
 
 // ---- slub.cpp: geometry and the allocator ---------------------------------

@@ -29,6 +29,7 @@
 #include "mm/filemap.h"
 #include "mm/mm.h"
 #include "mm/rmap.h"
+#include "mm/slub.h"
 
 namespace mmsim {
 
@@ -99,9 +100,11 @@ std::vector<const Vma*> vma_list(const MmStruct& mm) {
 }
 
 Vma& insert_vma(Kernel& k, MmStruct& mm, std::unique_ptr<Vma> vma) {
-    (void)k;
     vma->vm_mm = &mm;
     Vma& ref = *vma;
+    // A new area gets its vm_area_struct here; a copied one (split, fork,
+    // mremap) already holds the one vm_area_dup() gave it.
+    if (!ref.obj) ref.obj = SlabObject::alloc(k, &SlabState::vm_area_struct);
     vm_stat_account(mm, ref.vm_flags, static_cast<int64_t>(ref.pages()));
     mm.update_hiwater_vm();
     if (ref.vm_file) ref.vm_file->mapping.i_mmap.insert(&ref);
@@ -118,6 +121,7 @@ Result<Vma*> split_vma(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr) {
     if (mm.map_count >= k.vm.max_map_count) return Errno::NOMEM;
     auto upper = std::make_unique<Vma>(vma);
     upper->anon_vma_chain.clear();  // anon_vma stays: the split halves share it
+    upper->avc_objs.clear();        // anon_vma_clone() allocates them again
     upper->vm_start = addr;
     upper->vm_pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT);
     anon_vma_clone(k, *upper, vma);

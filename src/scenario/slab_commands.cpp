@@ -288,6 +288,9 @@ void register_slab_commands(CommandRegistry& r) {
             for (const auto& row : st.kmalloc_caches)
                 for (const KmemCache* kc : row)
                     if (kc == &c) throw InputError(name.loc, fmt::format("'{}' is a kmalloc cache", c.name));
+            if (st.is_kernel_cache(c))
+                throw InputError(name.loc,
+                                 fmt::format("'{}' holds the simulated kernel's own objects", c.name));
             auto res = kmem_cache_destroy(k, c);
             if (!res)
                 inv.out += fmt::format(

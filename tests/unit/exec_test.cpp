@@ -17,6 +17,7 @@
 #include "mm/memmap.h"
 #include "mm/mm.h"
 #include "mm/pgtable.h"
+#include "mm/slub.h"
 #include "proc/renderers.h"
 #include "support/fixtures.h"
 
@@ -269,14 +270,30 @@ TEST_F(ExecTest, ExitGivesBackAllButThePageCache) {
         return n;
     };
     auto cached = [&] { return k->global_node_page_state(NR_FILE_PAGES); };
+    // Slab caches keep slabs whose objects were freed (cpu slabs, partial
+    // lists down to min_partial), so those pages stay with the caches;
+    // every object the process held must be back.
+    auto slab_pages = [&] {
+        return k->global_node_page_state(NR_SLAB_RECLAIMABLE) +
+               k->global_node_page_state(NR_SLAB_UNRECLAIMABLE);
+    };
+    auto objects = [&] {
+        std::vector<uint64_t> v;
+        for (const auto& c : k->slab->caches) v.push_back(c ? slab_objects_in_use(*c, *k->slab) : 0);
+        return v;
+    };
     for (const char* image : {"hello", "dash", "bash", "jvm"}) {
-        int64_t free0 = free_pages(), cached0 = cached();
+        int64_t free0 = free_pages(), cached0 = cached(), slab0 = slab_pages();
+        std::vector<uint64_t> objects0 = objects();
         Task& t = spawn(image);
         EXPECT_LT(free_pages(), free0);
+        EXPECT_GT(slab_objects_in_use(*k->slab->vm_area_struct, *k->slab),
+                  objects0[k->slab->vm_area_struct->id]);
         int pid = t.pid;
         do_exit(*k, t, 0);
         EXPECT_EQ(k->tasks->find(pid), nullptr) << "a child of init is reaped at once";
-        EXPECT_EQ(free_pages() + (cached() - cached0), free0) << image;
+        EXPECT_EQ(objects(), objects0) << image;
+        EXPECT_EQ(free_pages() + (cached() - cached0) + (slab_pages() - slab0), free0) << image;
         validate_vm(*k);
     }
 }

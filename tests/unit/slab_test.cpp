@@ -14,6 +14,9 @@
 
 #include "base/text.h"
 #include "kernel/kernel.h"
+#include "kernel/task.h"
+#include "mm/mm.h"
+#include "mm/rmap.h"
 #include "mm/slub.h"
 #include "proc/procfs.h"
 #include "support/fixtures.h"
@@ -311,6 +314,62 @@ TEST(Slab, RandomAllocAndFreeOnTwoCpusKeepEveryInvariant) {
     }
     EXPECT_EQ(k->nodes[0].vm_stat[NR_SLAB_RECLAIMABLE], 0);
     k->validate();
+}
+
+// What the simulator creates is charged to the kernel's caches, one object
+// each: a task_struct per task (kept until the zombie is reaped), an
+// mm_struct per address space, a vm_area_struct per area, an anon_vma per
+// anon_vma and an anon_vma_chain per chain entry, through spawn, fork,
+// mprotect splits and exit.
+TEST(Slab, TasksAreasAndAnonVmasAreChargedToTheirCaches) {
+    auto k = test::boot_ram(256ull << 20, 2);
+    SlabState& st = *k->slab;
+    auto in_use = [&](KmemCache* c) { return slab_objects_in_use(*c, st); };
+    const uint64_t tasks0 = in_use(st.task_struct), mms0 = in_use(st.mm_struct);
+    auto check = [&](const char* when) {
+        uint64_t tasks = 0, vmas = 0, avcs = 0;
+        std::set<const MmStruct*> mms;
+        k->tasks->for_each([&](const Task& t) {
+            tasks++;
+            if (t.mm) mms.insert(t.mm.get());
+        });
+        for (const MmStruct* mm : mms)
+            for (const Vma* v : vma_list(*mm)) {
+                vmas++;
+                avcs += v->anon_vma_chain.size();
+            }
+        EXPECT_EQ(in_use(st.task_struct) - tasks0, tasks) << when;
+        EXPECT_EQ(in_use(st.mm_struct) - mms0, mms.size()) << when;
+        EXPECT_EQ(in_use(st.vm_area_struct), vmas) << when;
+        EXPECT_EQ(in_use(st.anon_vma_chain), avcs) << when;
+        EXPECT_EQ(in_use(st.anon_vma), k->anon_vmas->live()) << when;
+        validate_slab(*k);
+    };
+    auto parent = spawn_process(*k, "bash", {"bash"}, 0);
+    ASSERT_TRUE(parent.ok());
+    Task& p = **parent;
+    check("after spawn");
+    EXPECT_GT(in_use(st.vm_area_struct), 20u);
+    // Touch the heap so it has an anon_vma, then fork twice.
+    uint64_t heap = do_brk(*k, p, p.mm->brk + (64 << 10));
+    ASSERT_EQ(access_memory(*k, p, heap - PAGE_SIZE, Access::Write), VmFault::Minor);
+    auto c1 = do_fork(*k, p);
+    ASSERT_TRUE(c1.ok());
+    auto c2 = do_fork(*k, **c1);
+    ASSERT_TRUE(c2.ok());
+    check("after two forks");
+    // A split adds an area and its chain entries.
+    uint64_t before = in_use(st.vm_area_struct);
+    ASSERT_TRUE(do_mprotect(*k, **c2, heap - 2 * PAGE_SIZE, PAGE_SIZE, PROT_READ).ok());
+    EXPECT_GT(in_use(st.vm_area_struct), before);
+    check("after a split");
+    // An exited child keeps its task_struct until it is reaped.
+    int pid2 = (*c2)->pid;
+    do_exit(*k, **c2, 0);
+    ASSERT_NE(k->tasks->find(pid2), nullptr);
+    check("zombie");
+    ASSERT_TRUE(do_wait(*k, **c1, pid2).ok());
+    check("reaped");
 }
 
 }  // namespace
