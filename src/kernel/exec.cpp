@@ -55,6 +55,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "fs/dcache.h"
 #include "kernel/images.h"
 #include "kernel/kernel.h"
 #include "kernel/task.h"
@@ -100,9 +101,12 @@ uint64_t page_down(uint64_t v) { return v & ~(PAGE_SIZE - 1); }
 uint64_t page_up(uint64_t v) { return (v + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1); }
 
 // The inode of a file every process shares (so they share its page cache).
+// Opening it walks its path, leaving dentries and inodes in the caches.
 Inode& shared_file(Kernel& k, const std::string& path, uint64_t size) {
-    if (Inode* i = k.files->find(path)) return *i;
-    return k.files->create(path, size);
+    Inode* i = k.files->find(path);
+    if (!i) i = &k.files->create(path, size);
+    path_lookup(k, path);
+    return *i;
 }
 
 // The vDSO's code pages are kernel memory mapped into every process; a

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "fs/dcache.h"
 #include "kernel/task.h"
 #include "mm/filemap.h"
 #include "mm/memmap.h"
@@ -12,6 +13,7 @@
 #include "mm/page_alloc.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
+#include "mm/shrinker.h"
 #include "mm/slub.h"
 #include "mm/tlb.h"
 
@@ -113,6 +115,7 @@ void Kernel::validate() const {
     validate_page_alloc(*this);
     validate_slab(*this);
     validate_vm(*this);
+    validate_dcache(*this);
 }
 
 }  // namespace mmsim

@@ -30,6 +30,8 @@ class AnonVmaTable;    // src/mm/rmap.h
 class FileTable;       // src/mm/filemap.h
 struct CpuTlb;         // src/mm/tlb.h
 struct SlabState;      // src/mm/slub.h
+struct SuperBlock;     // src/fs/dcache.h
+struct ShrinkerList;   // src/mm/shrinker.h
 
 // Thrown when the simulated kernel panics ("Kernel panic - not syncing:
 // ..."); the run ends there, with the panic in the kernel log.
@@ -174,9 +176,11 @@ public:
     std::unique_ptr<TaskTable> tasks;
     std::unique_ptr<AnonVmaTable> anon_vmas;
     std::unique_ptr<FileTable> files;
-    std::vector<CpuTlb> tlbs;        // one per CPU
-    Pfn zero_pfn{0};                 // the shared zero page (vm_init)
-    std::array<Pfn, 2> vdso_pfns{};  // the vDSO's two code pages (vm_init)
+    std::unique_ptr<SuperBlock> sb;           // the root filesystem's dentry and inode caches
+    std::unique_ptr<ShrinkerList> shrinkers;  // registered shrinkers (mm/shrinker.c)
+    std::vector<CpuTlb> tlbs;                 // one per CPU
+    Pfn zero_pfn{0};                          // the shared zero page (vm_init)
+    std::array<Pfn, 2> vdso_pfns{};           // the vDSO's two code pages (vm_init)
     bool has_vdso_pfns = false;
     bool has_zero_page = false;
     int64_t vm_committed_pages = 0;  // vm_committed_as, pages

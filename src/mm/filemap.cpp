@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "fs/dcache.h"
 #include "mm/memmap.h"
 #include "mm/mm_struct.h"
 #include "mm/page_alloc.h"
@@ -204,6 +205,8 @@ void filemap_remove_page(Kernel& k, Inode& inode, uint64_t index) {
     p.index = 0;
     p.clear(PG_uptodate);
     if (--p.refcount == 0) free_pages(k, pfn, 0);
+    // An inode nobody holds may be reclaimed once its cache is empty.
+    if (inode.mapping.pages.empty()) inode_add_lru(k, inode.path);
 }
 
 }  // namespace mmsim

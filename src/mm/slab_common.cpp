@@ -377,6 +377,12 @@ void kmem_cache_init(Kernel& k) {
          104,
          {0, SLAB_RECLAIM_ACCOUNT | SLAB_PANIC, false, 0, false},
          &SlabState::buffer_head},
+        // ext4's init_inodecache(), when the root filesystem's module
+        // starts: struct ext4_inode_info, i_data its usercopy window.
+        {"ext4_inode_cache",
+         1120,
+         {0, SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT, true, 60, false},
+         &SlabState::ext4_inode_cache},
     };
     for (const BootCache& b : boot) st.*b.slot = boot_cache(k, b.name, b.size, b.args);
     k.current_cpu = saved_cpu;

@@ -177,7 +177,7 @@ struct SlabState {
     // The caches the simulator charges what it creates to.
     KmemCache *task_struct = nullptr, *mm_struct = nullptr, *vm_area_struct = nullptr, *anon_vma = nullptr,
               *anon_vma_chain = nullptr, *radix_tree_node = nullptr, *dentry = nullptr,
-              *inode_cache = nullptr, *buffer_head = nullptr, *filp = nullptr;
+              *inode_cache = nullptr, *buffer_head = nullptr, *filp = nullptr, *ext4_inode_cache = nullptr;
     std::vector<int64_t> large_kmalloc_pages;  // per node: pages of kmalloc above KMALLOC_MAX_CACHE_SIZE
     bool slab_nomerge = false;                 // the slab_nomerge boot option
     bool dying = false;                        // the Kernel is being destroyed: SlabObjects free nothing
@@ -186,7 +186,7 @@ struct SlabState {
     // One of the named caches above (the simulator charges objects to them).
     bool is_kernel_cache(const KmemCache& c) const {
         for (const KmemCache* p : {task_struct, mm_struct, vm_area_struct, anon_vma, anon_vma_chain,
-                                   radix_tree_node, dentry, inode_cache, buffer_head, filp})
+                                   radix_tree_node, dentry, inode_cache, buffer_head, filp, ext4_inode_cache})
             if (p == &c) return true;
         return false;
     }

@@ -24,6 +24,10 @@ std::string render_pagetypeinfo(const Kernel& k);
 std::string render_vmstat(const Kernel& k);
 // mm/slab_common.c
 std::string render_slabinfo(const Kernel& k);
+// fs/dcache.c, fs/inode.c: /proc/sys/fs/dentry-state, inode-nr, inode-state
+std::string render_dentry_state(const Kernel& k);
+std::string render_inode_nr(const Kernel& k);
+std::string render_inode_state(const Kernel& k);
 // arch/x86/kernel/cpu/proc.c
 std::string render_cpuinfo(const Kernel& k);
 // Whether the simulated CPU's cpuinfo flags list the feature (e.g. "ospke").

@@ -21,6 +21,7 @@
 #include <random>
 
 #include "base/text.h"
+#include "fs/dcache.h"
 #include "kernel/kernel.h"
 #include "kernel/task.h"
 #include "mm/filemap.h"
@@ -876,6 +877,7 @@ void register_file(CommandRegistry& r) {
             cached = true;
         }
         Inode& ino = k.files->create(p[0].value, size);
+        path_lookup(k, p[0].value);  // open(O_CREAT): its dentry and inode
         if (cached) {
             uint64_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
             for (uint64_t i = 0; i < pages; i++) {

@@ -1,0 +1,222 @@
+// The dentry and inode caches, the superblock shrinker and drop_caches
+// (src/fs/dcache.h, src/mm/shrinker.h), checked against the kernel's
+// rules: do_shrink_slab()'s arithmetic, super_cache_scan()'s split,
+// dentry_lru_isolate()'s second chance, mapping_shrinkable() keeping the
+// inodes of cached files, and vfs_cache_pressure scaling the count.
+#include "fs/dcache.h"
+
+#include <gtest/gtest.h>
+
+#include "kernel/kernel.h"
+#include "kernel/task.h"
+#include "mm/filemap.h"
+#include "mm/mm.h"
+#include "mm/shrinker.h"
+#include "mm/slub.h"
+#include "proc/procfs.h"
+#include "proc/sysctl.h"
+#include "support/fixtures.h"
+
+namespace mmsim {
+namespace {
+
+uint64_t in_use(const Kernel& k, KmemCache* c) { return slab_objects_in_use(*c, *k.slab); }
+
+void walk(Kernel& k, const std::string& dir, int files) {
+    path_lookup(k, dir, true);
+    for (int f = 0; f < files; f++) path_lookup(k, dir + "/f" + std::to_string(f));
+}
+
+TEST(Dcache, AWalkAllocatesADentryAndAnInodePerNewEntry) {
+    auto k = test::boot_ram(512ull << 20, 2);
+    // Boot: the root's dentry and inode.
+    EXPECT_EQ(dentry_count(*k), 1u);
+    EXPECT_EQ(in_use(*k, k->slab->dentry), 1u);
+    EXPECT_EQ(in_use(*k, k->slab->ext4_inode_cache), 1u);
+    int64_t reclaimable0 = k->global_node_page_state(NR_SLAB_RECLAIMABLE);
+    walk(*k, "/srv/a", 500);
+    // /srv, /srv/a and 500 files.
+    EXPECT_EQ(dentry_count(*k), 1u + 2 + 500);
+    EXPECT_EQ(in_use(*k, k->slab->dentry), 1u + 2 + 500);
+    EXPECT_EQ(in_use(*k, k->slab->ext4_inode_cache), 1u + 2 + 500);
+    // The files and /srv/a (unused when it was looked up) are on the LRU.
+    EXPECT_EQ(dentry_unused(*k), 501u);
+    EXPECT_EQ(inode_unused(*k), 0u);  // each inode is held by its dentry
+    // Both caches are SLAB_RECLAIM_ACCOUNT: their slabs are SReclaimable.
+    int64_t slabs = static_cast<int64_t>(
+        (k->slab->dentry->node[0].nr_slabs << k->slab->dentry->order) +
+        (k->slab->ext4_inode_cache->node[0].nr_slabs << k->slab->ext4_inode_cache->order));
+    EXPECT_EQ(k->global_node_page_state(NR_SLAB_RECLAIMABLE), slabs);
+    EXPECT_GT(slabs, reclaimable0);
+    // A second walk allocates nothing.
+    uint64_t before = in_use(*k, k->slab->dentry);
+    walk(*k, "/srv/a", 500);
+    EXPECT_EQ(in_use(*k, k->slab->dentry), before);
+    EXPECT_EQ(*proc_read(*k, "/proc/sys/fs/dentry-state"), "503\t501\t45\t0\t0\t0\n");
+    EXPECT_EQ(*proc_read(*k, "/proc/sys/fs/inode-nr"), "503\t0\n");
+    k->validate();
+}
+
+TEST(Dcache, DropCachesTwoFreesEveryUnusedDentryAndInode) {
+    auto k = test::boot_ram(512ull << 20, 2);
+    int64_t reclaimable0 = k->global_node_page_state(NR_SLAB_RECLAIMABLE);
+    for (int d = 0; d < 20; d++) walk(*k, "/data/d" + std::to_string(d), 100);
+    ASSERT_EQ(dentry_count(*k), 1u + 1 + 20 + 2000);
+    ASSERT_TRUE(sysctl_vm_write(*k, "drop_caches", "2").ok());
+    EXPECT_EQ(dentry_count(*k), 1u);  // the root, held by its mount
+    EXPECT_EQ(inode_count(*k), 1u);
+    EXPECT_EQ(in_use(*k, k->slab->dentry), 1u);
+    EXPECT_EQ(in_use(*k, k->slab->ext4_inode_cache), 1u);
+    EXPECT_EQ(k->vm_events[DROP_SLAB], 1u);
+    EXPECT_GT(k->vm_events[SLABS_SCANNED], 2000u);
+    // The emptied slabs went back to the page allocator, but for those a
+    // cache may keep: min_partial on the node's list, and on each CPU its
+    // slab and a cpu-partial list of up to cpu_partial_slabs.
+    int64_t kept = k->global_node_page_state(NR_SLAB_RECLAIMABLE);
+    int64_t bound = 0;
+    for (const KmemCache* c : {k->slab->dentry, k->slab->ext4_inode_cache})
+        bound +=
+            static_cast<int64_t>((c->min_partial + k->cpus.size() * (1 + c->cpu_partial_slabs)) << c->order);
+    EXPECT_LE(kept, bound);
+    EXPECT_LT(kept, reclaimable0 + bound);
+    k->validate();
+}
+
+TEST(Dcache, VfsCachePressureZeroKeepsTheCaches) {
+    auto k = test::boot_ram(512ull << 20, 2);
+    walk(*k, "/data", 300);
+    ASSERT_TRUE(sysctl_vm_write(*k, "vfs_cache_pressure", "0").ok());
+    EXPECT_EQ(super_cache_count(*k, 0), 0u);
+    ASSERT_TRUE(sysctl_vm_write(*k, "drop_caches", "2").ok());
+    EXPECT_EQ(dentry_count(*k), 1u + 1 + 300);
+    EXPECT_EQ(k->vm_events[SLABS_SCANNED], 0u);
+    // 200/100: twice the unused objects are offered.
+    ASSERT_TRUE(sysctl_vm_write(*k, "vfs_cache_pressure", "200").ok());
+    EXPECT_EQ(super_cache_count(*k, 0), 2u * 301);
+    ASSERT_TRUE(sysctl_vm_write(*k, "vfs_cache_pressure_denom", "1000").ok());
+    EXPECT_EQ(super_cache_count(*k, 0), 301u * 200 / 1000);
+}
+
+// do_shrink_slab(): delta = (freeable >> priority) * 4 / seeks, capped at
+// twice freeable; batches while a batch (or all of freeable) is left; the
+// rest deferred.
+TEST(Shrinker, DoShrinkSlabFollowsTheKernelsArithmetic) {
+    auto k = test::boot_ram(256ull << 20, 1);
+    uint64_t freeable = 1000;
+    std::vector<uint64_t> asked;
+    Shrinker s;
+    s.count_objects = [&](Kernel&, int) { return freeable; };
+    s.scan_objects = [&](Kernel&, int, gfp_t, uint64_t nr) {
+        asked.push_back(nr);
+        return nr / 2;
+    };
+    s.nr_deferred.assign(1, 0);
+    uint64_t scanned0 = k->vm_events[SLABS_SCANNED];
+    // Priority 0: 2000 to scan, 15 batches of 128, 80 deferred.
+    EXPECT_EQ(do_shrink_slab(*k, s, 0, GFP_KERNEL, 0), 15u * 64);
+    EXPECT_EQ(asked.size(), 15u);
+    EXPECT_EQ(k->vm_events[SLABS_SCANNED] - scanned0, 15u * 128);
+    EXPECT_EQ(s.nr_deferred[0], 80);
+    // Priority 12 with 1000 objects: no new work; the 80 deferred >> 12 is 0.
+    asked.clear();
+    EXPECT_EQ(do_shrink_slab(*k, s, 0, GFP_KERNEL, 12), 0u);
+    EXPECT_TRUE(asked.empty());
+    EXPECT_EQ(s.nr_deferred[0], 80);  // nr + 0 - 0, kept
+    // A small cache: 60 objects, priority 0: 120 to scan (< a batch but
+    // >= freeable): one call of 120.
+    freeable = 60;
+    s.nr_deferred[0] = 0;
+    asked.clear();
+    do_shrink_slab(*k, s, 0, GFP_KERNEL, 0);
+    ASSERT_EQ(asked.size(), 1u);
+    EXPECT_EQ(asked[0], 120u);
+    // seeks 0: half of freeable.
+    s.seeks = 0;
+    freeable = 1000;
+    s.nr_deferred[0] = 0;
+    asked.clear();
+    do_shrink_slab(*k, s, 0, GFP_KERNEL, 0);
+    EXPECT_EQ(asked.size(), 3u);  // 500: 128, 128, 128, then 116 < 128 and < 1000
+    EXPECT_EQ(s.nr_deferred[0], 500 - 384);
+}
+
+// super_cache_scan(): the batch split by LRU lengths (mult_frac against
+// dentries + inodes + 1), plus one each; dentries first.
+TEST(Shrinker, SuperCacheScanSplitsTheBatchByLruLength) {
+    auto k = test::boot_ram(512ull << 20, 1);
+    walk(*k, "/d", 300);  // /d and 300 files on the LRU
+    ASSERT_EQ(dentry_unused(*k), 301u);
+    // Prune only dentries: /d is in use (leaves the LRU), the files go and
+    // /d with them; each iput puts an inode on the inode LRU.
+    EXPECT_EQ(prune_dcache_sb(*k, 0, 301), 301u);
+    EXPECT_EQ(dentry_count(*k), 1u);
+    EXPECT_EQ(inode_unused(*k), 301u);
+    walk(*k, "/e", 99);  // /e and 99 files: 100 on the dentry LRU
+    ASSERT_EQ(dentry_unused(*k), 100u);
+    // nr_to_scan 128 over 100 + 301 + 1: dentries mult_frac(128, 100, 402)
+    // = 31, inodes mult_frac(128, 301, 402) = 95; the prunes look at one
+    // more each: /e leaves the LRU and 31 files go, then 96 inodes go.
+    uint64_t freed = super_cache_scan(*k, 0, GFP_KERNEL, 128);
+    EXPECT_EQ(freed, 32u + 96u);
+    EXPECT_EQ(dentry_unused(*k), 100u - 32);
+    // The 31 freed dentries put their inodes at the LRU's tail.
+    EXPECT_EQ(inode_unused(*k), 301u + 31 - 96);
+    // Without __GFP_FS the shrinker refuses (SHRINK_STOP).
+    EXPECT_EQ(super_cache_scan(*k, 0, GFP_NOFS, 128), SHRINK_STOP);
+    k->validate();
+}
+
+// dentry_lru_isolate(): a dentry looked up again while on the LRU gets one
+// more pass; a dentry in use leaves the LRU without being freed.
+TEST(Dcache, ReferencedDentriesGetASecondPass) {
+    auto k = test::boot_ram(512ull << 20, 1);
+    walk(*k, "/x", 10);  // /x joins the LRU while it has no children yet
+    walk(*k, "/x", 10);  // the ten files are now referenced
+    // /x has children: in use, it leaves the LRU (counted as isolated);
+    // the files rotate.
+    EXPECT_EQ(prune_dcache_sb(*k, 0, 11), 1u);
+    EXPECT_EQ(dentry_count(*k), 1u + 11);
+    EXPECT_EQ(dentry_unused(*k), 10u);
+    // Second pass: the files go, and /x with the last of them
+    // (shrink_kill() kills a parent left with no references).
+    EXPECT_EQ(prune_dcache_sb(*k, 0, 11), 10u);
+    EXPECT_EQ(dentry_count(*k), 1u);
+    EXPECT_EQ(dentry_unused(*k), 0u);
+    EXPECT_EQ(inode_unused(*k), 11u);
+    k->validate();
+}
+
+// mapping_shrinkable(): an inode with page cache stays when its dentry is
+// freed; drop_caches 1 empties the cache and puts it on the LRU, and
+// drop_caches 2 then frees it. A mapped file keeps its dentry.
+TEST(Dcache, CachedFilesKeepTheirInodesUntilTheirPagesGo) {
+    auto k = test::boot_ram(512ull << 20, 1);
+    Inode& f = k->files->create("/var/log/big", 64 * PAGE_SIZE);
+    path_lookup(*k, "/var/log/big");
+    for (uint64_t i = 0; i < 64; i++) ASSERT_TRUE(filemap_get_or_read(*k, f, i, nullptr).ok());
+    ASSERT_TRUE(sysctl_vm_write(*k, "drop_caches", "2").ok());
+    EXPECT_EQ(dentry_count(*k), 1u);
+    EXPECT_EQ(inode_count(*k), 2u);  // the root and the cached file
+    EXPECT_EQ(k->global_node_page_state(NR_FILE_PAGES), 64);
+    ASSERT_TRUE(sysctl_vm_write(*k, "drop_caches", "1").ok());
+    EXPECT_EQ(k->global_node_page_state(NR_FILE_PAGES), 0);
+    EXPECT_EQ(inode_unused(*k), 1u);
+    ASSERT_TRUE(sysctl_vm_write(*k, "drop_caches", "2").ok());
+    EXPECT_EQ(inode_count(*k), 1u);
+    EXPECT_EQ(k->vm_events[DROP_PAGECACHE], 1u);
+    EXPECT_EQ(k->vm_events[DROP_SLAB], 2u);
+
+    // A running program maps its binary and libraries: their dentries and
+    // the directories above them stay, and their mapped pages too.
+    auto t = spawn_process(*k, "bash", {"bash"}, 0);
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE(sysctl_vm_write(*k, "drop_caches", "3").ok());
+    EXPECT_GT(dentry_count(*k), 4u);
+    const Inode* bash = k->files->find((*t)->exe);
+    ASSERT_NE(bash, nullptr);
+    EXPECT_FALSE(bash->mapping.pages.empty());
+    k->validate();
+}
+
+}  // namespace
+}  // namespace mmsim
