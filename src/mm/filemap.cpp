@@ -9,6 +9,7 @@
 #include "mm/memmap.h"
 #include "mm/mm_struct.h"
 #include "mm/page_alloc.h"
+#include "mm/slub.h"
 #include "mm/vmstat.h"
 
 namespace mmsim {
@@ -78,6 +79,48 @@ MaybePfn filemap_get_page(Kernel& k, Inode& inode, uint64_t index) {
 
 namespace {
 
+unsigned xa_height(uint64_t max_index) {
+    unsigned h = 1;
+    while (h < 11 && (max_index >> (6 * h)) != 0) h++;
+    return h;
+}
+
+// Charges or uncharges the radix_tree_node objects that inserting or
+// removing `index` changes (xas_create() / xas_delete_node()).
+void xa_grow(Kernel& k, AddressSpace& as, uint64_t index) {
+    if (!k.slab) return;
+    for (uint64_t n = xa_nodes_added(as.pages, index); n > 0; n--)
+        as.xa_nodes.push_back(SlabObject::alloc(k, &SlabState::radix_tree_node));
+}
+void xa_shrink(Kernel& k, AddressSpace& as, uint64_t index) {
+    if (!k.slab) return;
+    for (uint64_t n = xa_nodes_added(as.pages, index); n > 0 && !as.xa_nodes.empty(); n--)
+        as.xa_nodes.pop_back();
+}
+
+}  // namespace
+
+uint64_t xa_nodes_added(const std::map<uint64_t, Pfn>& set, uint64_t index) {
+    if (set.empty()) return index == 0 ? 0 : xa_height(index);
+    const uint64_t max_old = set.rbegin()->first;
+    const unsigned h_old = (set.size() == 1 && max_old == 0) ? 0 : xa_height(max_old);
+    const unsigned h_new = xa_height(std::max(max_old, index));
+    // New top levels: one node each, the old tree under its slot 0.
+    uint64_t added = h_new - h_old;
+    // A node at each level where no existing index shares the new one's
+    // prefix; once one does, every higher level does too.
+    for (unsigned l = 1; l <= h_new; l++) {
+        const uint64_t lo = (index >> (6 * l)) << (6 * l);
+        const uint64_t hi = lo + (uint64_t{1} << (6 * l)) - 1;
+        auto it = set.lower_bound(lo);
+        if (it != set.end() && it->first <= hi) break;
+        added++;
+    }
+    return added;
+}
+
+namespace {
+
 // A new page for `index`, inserted into the cache (page_cache_alloc() and
 // filemap_add_folio()). Its contents are charged by the callers.
 MaybePfn add_cache_page(Kernel& k, Inode& inode, uint64_t index) {
@@ -90,6 +133,7 @@ MaybePfn add_cache_page(Kernel& k, Inode& inode, uint64_t index) {
     p.index = static_cast<uint32_t>(index);
     p.refcount = 1;  // the page cache's reference
     p.set(PG_uptodate);
+    xa_grow(k, inode.mapping, index);
     inode.mapping.pages.emplace(index, *pfn);
     if (!inode.kernel_pages) mod_node_page_state(k.nodes[pfn_zone(k, *pfn).node], NR_FILE_PAGES, 1);
     if (inode.shmem) {
@@ -192,6 +236,7 @@ void filemap_remove_page(Kernel& k, Inode& inode, uint64_t index) {
     Page& p = k.page(pfn);
     if (p.mapcount) throw std::logic_error("filemap_remove_page: page still mapped");
     inode.mapping.pages.erase(it);
+    xa_shrink(k, inode.mapping, index);
     if (!inode.kernel_pages) mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_FILE_PAGES, -1);
     if (p.test(PG_dirty)) {
         p.clear(PG_dirty);

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "kernel/kernel.h"
+#include "mm/slab_object.h"
 #include "mmsim/result.h"
 #include "mmsim/types.h"
 
@@ -54,8 +55,12 @@ struct Vma;
 struct AddressSpace {
     uint32_t id = 0;                // Page::mapping of its pages
     std::map<uint64_t, Pfn> pages;  // index -> frame (the kernel's xarray)
-    std::set<Vma*> i_mmap;          // areas mapping the file
-    unsigned i_mmap_writable = 0;   // shared writable mappings (mapping_map_writable)
+    // The xarray's nodes, from the radix_tree_node cache: as many as a
+    // tree of 64-slot nodes holding exactly these indices has (see
+    // xa_nodes_added()).
+    std::vector<SlabObject> xa_nodes;
+    std::set<Vma*> i_mmap;         // areas mapping the file
+    unsigned i_mmap_writable = 0;  // shared writable mappings (mapping_map_writable)
     uint64_t nrpages() const { return pages.size(); }
 };
 
@@ -101,6 +106,16 @@ private:
     std::vector<Inode*> m_inode_of{nullptr};
     uint64_t m_next_ino = 131073;  // an ext4-like inode number range
 };
+
+// The xarray behind a page cache (lib/xarray.c) keeps 64 slots per node
+// and only the levels its largest index needs: a lone entry at index 0
+// lives in the root pointer, with no node; otherwise a tree of height h
+// (the smallest with every index < 64^h) has, at each level l = 1..h, one
+// node per distinct index >> 6l. Nodes are freed as they empty and the
+// tree shrinks when its top node only holds slot 0, so that count is exact
+// at all times. Returns how many more nodes the indices `set` plus `index`
+// (not in set) need than `set` alone.
+uint64_t xa_nodes_added(const std::map<uint64_t, Pfn>& set, uint64_t index);
 
 // filemap_get_page(): the cached page at index, or none.
 MaybePfn filemap_get_page(Kernel& k, Inode& inode, uint64_t index);

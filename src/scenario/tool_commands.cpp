@@ -38,6 +38,13 @@ void register_tool_commands(CommandRegistry& r) {
         std::vector<std::string> examples;
     };
     const std::vector<Info> infos = {
+        {"free",
+         "Prints memory use as procps free does: used = MemTotal - MemAvailable, buff/cache = Buffers + "
+         "Cached + SReclaimable.",
+         {"free", "free -m -w", "free -h -t"}},
+        {"slabtop",
+         "Prints one frame of procps slabtop: slab totals and one line per cache, by objects or -s KEY.",
+         {"slabtop -o", "slabtop -o -s c"}},
         {"pmap",
          "Prints a process's memory map as procps pmap does (-x RSS/Dirty, -X smaps fields, -d devices).",
          {"pmap -x $!", "pmap -X 100"}},

@@ -3,15 +3,17 @@
 
 #include <algorithm>
 
+#include "tools/free.h"
 #include "tools/pmap.h"
 #include "tools/ps.h"
+#include "tools/slabtop.h"
 #include "tools/smem.h"
 #include "tools/top.h"
 
 namespace mmsim::tools {
 
 const std::vector<std::string>& tool_names() {
-    static const std::vector<std::string> names = {"pmap", "ps", "smem", "top"};
+    static const std::vector<std::string> names = {"free", "pmap", "ps", "slabtop", "smem", "top"};
     return names;
 }
 
@@ -21,6 +23,9 @@ bool is_tool(std::string_view name) {
 }
 
 std::string tool_usage(std::string_view name) {
+    if (name == "free")
+        return "free [-b|-k|-m|-g|--kilo|--mega|--giga|--tebi|...] [-h] [--si] [-l] [-t] [-v] [-w]";
+    if (name == "slabtop") return "slabtop -o [-s a|b|c|l|v|n|o|p|s|u]";
     if (name == "pmap") return "pmap [-x|-X|-XX|-d] [-q] [-p] [-A LOW[,HIGH]] PID...";
     if (name == "ps") return "ps [-e|-A] [-f] [-p PID[,PID...]] [-o COL[,COL...]]";
     if (name == "top") return "top -b [-n 1] [-p PID[,PID...]]";
@@ -30,7 +35,11 @@ std::string tool_usage(std::string_view name) {
 }
 
 void check_tool_args(std::string_view name, const std::vector<std::string>& args) {
-    if (name == "pmap")
+    if (name == "free")
+        (void)parse_free_args(args);
+    else if (name == "slabtop")
+        (void)parse_slabtop_args(args);
+    else if (name == "pmap")
         (void)parse_pmap_args(args);
     else if (name == "ps")
         (void)parse_ps_args(args);
@@ -44,6 +53,8 @@ void check_tool_args(std::string_view name, const std::vector<std::string>& args
 
 ToolOutput run_tool(std::string_view name, const ProcSource& src, const std::vector<std::string>& args,
                     const ToolEnv& env) {
+    if (name == "free") return run_free(src, parse_free_args(args));
+    if (name == "slabtop") return run_slabtop(src, parse_slabtop_args(args));
     if (name == "pmap") return run_pmap(src, parse_pmap_args(args));
     if (name == "ps") return run_ps(src, parse_ps_args(args));
     if (name == "top") return run_top(src, parse_top_args(args), env);

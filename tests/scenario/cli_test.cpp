@@ -111,10 +111,16 @@ TEST_F(Cli, ExitStatusesAndMessages) {
     EXPECT_EQ(r.err,
               "range.mms:2:13: error: echo: write error: Invalid argument (vm.swappiness takes 0..200)\n");
 
-    write("unknown.mms", "boot ram=256M\nfree -m\n");
+    write("unknown.mms", "boot ram=256M\nvmtouch -v /etc\n");
     r = mmsim("run unknown.mms");
     EXPECT_EQ(r.status, 2);
-    EXPECT_NE(r.err.find("unknown.mms:2:1: error: unknown command 'free'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("unknown.mms:2:1: error: unknown command 'vmtouch'"), std::string::npos) << r.err;
+    // A tool's bad flag names the word.
+    write("badflag.mms", "boot ram=256M\nfree -x\n");
+    r = mmsim("run badflag.mms");
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("badflag.mms:2:6: error: free: invalid option -- 'x'"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
 
     r = mmsim("run missing.mms");
     EXPECT_EQ(r.status, 2);

@@ -274,7 +274,8 @@ TEST_F(ExecTest, ExitGivesBackAllButThePageCache) {
     // lists down to min_partial), so those pages stay with the caches;
     // every object the process held must be back, except the dentries and
     // inodes of the files it opened, which stay cached (unused, on the
-    // LRU) as they do in the kernel.
+    // LRU) as they do in the kernel, and the radix_tree_nodes indexing the
+    // page cache that stays.
     auto slab_pages = [&] {
         return k->global_node_page_state(NR_SLAB_RECLAIMABLE) +
                k->global_node_page_state(NR_SLAB_UNRECLAIMABLE);
@@ -282,7 +283,8 @@ TEST_F(ExecTest, ExitGivesBackAllButThePageCache) {
     auto objects = [&] {
         std::vector<uint64_t> v;
         for (const auto& c : k->slab->caches)
-            if (c.get() != k->slab->dentry && c.get() != k->slab->ext4_inode_cache)
+            if (c.get() != k->slab->dentry && c.get() != k->slab->ext4_inode_cache &&
+                c.get() != k->slab->radix_tree_node)
                 v.push_back(c ? slab_objects_in_use(*c, *k->slab) : 0);
         return v;
     };

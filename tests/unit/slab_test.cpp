@@ -15,6 +15,7 @@
 #include "base/text.h"
 #include "kernel/kernel.h"
 #include "kernel/task.h"
+#include "mm/filemap.h"
 #include "mm/mm.h"
 #include "mm/rmap.h"
 #include "mm/slub.h"
@@ -372,6 +373,55 @@ TEST(Slab, TasksAreasAndAnonVmasAreChargedToTheirCaches) {
     check("zombie");
     ASSERT_TRUE(do_wait(*k, **c1, pid2).ok());
     check("reaped");
+}
+
+// The page cache's index: one radix_tree_node object per xarray node. The
+// reference counts the nodes of the whole tree from scratch: none for a
+// lone index 0, otherwise, for the height h that the largest index needs,
+// one node per distinct index >> 6l at each level l = 1..h.
+TEST(Slab, PageCacheIndexNodesAreChargedToRadixTreeNode) {
+    auto k = test::boot_ram(512ull << 20, 1);
+    auto reference = [](const std::set<uint64_t>& idx) -> uint64_t {
+        if (idx.empty() || (idx.size() == 1 && *idx.begin() == 0)) return 0;
+        uint64_t max = *idx.rbegin();
+        unsigned h = 1;
+        while ((max >> (6 * h)) != 0) h++;
+        uint64_t n = 0;
+        for (unsigned l = 1; l <= h; l++) {
+            std::set<uint64_t> prefixes;
+            for (uint64_t x : idx) prefixes.insert(x >> (6 * l));
+            n += prefixes.size();
+        }
+        return n;
+    };
+    Inode& f = k->files->create("/data/sparse", 1ull << 40);
+    const uint64_t base = slab_objects_in_use(*k->slab->radix_tree_node, *k->slab);
+    std::set<uint64_t> idx;
+    std::mt19937_64 rng(7);
+    for (int step = 0; step < 2000; step++) {
+        // Mostly small indices, sometimes far ones (taller trees).
+        uint64_t i = (rng() % 4 == 0) ? rng() % (1u << 24) : rng() % 300;
+        if (idx.count(i) && rng() % 2) {
+            filemap_remove_page(*k, f, i);
+            idx.erase(i);
+        } else if (!idx.count(i)) {
+            ASSERT_TRUE(filemap_get_or_read(*k, f, i, nullptr).ok());
+            idx.insert(i);
+        }
+        ASSERT_EQ(f.mapping.xa_nodes.size(), reference(idx)) << "step " << step;
+        ASSERT_EQ(slab_objects_in_use(*k->slab->radix_tree_node, *k->slab) - base, reference(idx));
+    }
+    // Examples: a lone page at 0 needs no node, one at 1 needs one, and
+    // one at 64 with 0 needs a root and two leaves.
+    EXPECT_EQ(reference({0}), 0u);
+    EXPECT_EQ(reference({1}), 1u);
+    EXPECT_EQ(reference({0, 64}), 3u);
+    while (!idx.empty()) {
+        filemap_remove_page(*k, f, *idx.begin());
+        idx.erase(idx.begin());
+    }
+    EXPECT_TRUE(f.mapping.xa_nodes.empty());
+    k->validate();
 }
 
 }  // namespace
