@@ -287,6 +287,7 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
 
     // setup_per_cpu_pageset(), init_per_zone_wmark_min(), hugepage_init().
     setup_pcp_all(*k);
+    start_vmstat_work(*k);
     init_per_zone_wmark_min(*k);
     if (hugepage_pmd_enabled(*k)) set_recommended_min_free_kbytes(*k);
 

@@ -90,6 +90,10 @@ inline bool pcp_allowed_order(unsigned order) {
 // page_alloc_pcp.h.
 // Frees to the CPU's list; flushes a batch to the buddy when over `high`.
 void free_to_pcp(Kernel& k, Zone& zone, int cpu, Pfn pfn, unsigned order, unsigned migratetype);
+// decay_pcp_high(): the periodic shrink of an auto-tuned pcp high (by an
+// eighth, towards high_min) and the drain of what the list holds above
+// it. Returns nonzero while there is more to do.
+int decay_pcp_high(Kernel& k, Zone& zone, PerCpuPages& pcp);
 // Returns every page on every CPU's lists to the buddy (drain_all_pages).
 void drain_all_pages(Kernel& k, Zone* zone = nullptr);
 // zone_batchsize(), zone_highsize() and the pageset setup of

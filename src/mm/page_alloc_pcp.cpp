@@ -173,6 +173,26 @@ void free_frozen_page_high(Kernel& k, Zone& zone, PerCpuPages& pcp, bool free_hi
         zone.flags &= ~ZONE_BELOW_HIGH;
 }
 
+int decay_pcp_high(Kernel& k, Zone& zone, PerCpuPages& pcp) {
+    int todo = 0;
+    const int high_min = pcp.high_min, batch = pcp.batch;
+    // Lower high by an eighth of itself (but not below high_min, nor so far
+    // that more than batch << PCP_BATCH_SCALE_MAX pages must go at once)...
+    if (pcp.high > high_min) {
+        pcp.high =
+            std::max({pcp.count - (batch << PCP_BATCH_SCALE_MAX), pcp.high - (pcp.high >> 3), high_min});
+        if (pcp.high > high_min) todo++;
+    }
+    // ...and give back, a batch at a time, what the list holds above it.
+    for (int to_drain = pcp.count - pcp.high; to_drain > 0;) {
+        int n = std::min(to_drain, batch);
+        free_pcppages_bulk(k, zone, pcp, n, 0);
+        todo++;
+        to_drain -= n;
+    }
+    return todo;
+}
+
 void free_to_pcp(Kernel& k, Zone& zone, int cpu, Pfn pfn, unsigned order, unsigned migratetype) {
     free_frozen_page_commit(k, zone, zone.pcp[cpu], pfn, order, migratetype);
 }

@@ -11,6 +11,9 @@
 
 #include <algorithm>
 
+#include "kernel/kernel.h"
+#include "mm/page_alloc.h"
+
 namespace mmsim {
 
 #define MMSIM_NAME_ENTRY(id, name) name,
@@ -37,6 +40,30 @@ void refresh_zone_stat_thresholds(Kernel& k) {
     for (auto& node : k.nodes)
         for (auto& zone : node.node_zones)
             zone.stat_threshold = calculate_normal_threshold(zone, static_cast<unsigned>(k.cpus.size()));
+}
+
+// The kernel's shepherd looks at every CPU each stat_interval and queues
+// its vmstat_update when the CPU has counter deltas to fold; a CPU whose
+// pcp lists grew under a burst of frees has such deltas (the bulk frees
+// moved NR_FREE_PAGES), and its update keeps rescheduling itself while
+// decay_pcp_high() reports work. mmsim folds counters at once, so the
+// timer simply runs the decay part for every CPU each interval: the same
+// pages go back to the buddy at the same times. Not modelled: the NUMA
+// drain of a remote node's pcp lists after three idle intervals.
+namespace {
+void vmstat_tick(Kernel& k) {
+    for (auto& node : k.nodes)
+        for (auto& zone : node.node_zones)
+            if (zone.managed_pages)
+                for (auto& pcp : zone.pcp) decay_pcp_high(k, zone, pcp);
+    // stat_interval is in seconds (proc_dointvec_jiffies); 0 is one jiffy.
+    Nanos every = k.vm.stat_interval > 0 ? Nanos(k.vm.stat_interval) * 1000000000 : 4000000;
+    k.clock.schedule_after(every, [&k] { vmstat_tick(k); });
+}
+}  // namespace
+
+void start_vmstat_work(Kernel& k) {
+    k.clock.schedule_after(Nanos(1000000000), [&k] { vmstat_tick(k); });
 }
 
 }  // namespace mmsim

@@ -11,6 +11,10 @@ inline void mod_node_page_state(PglistData& n, NodeStatItem i, int64_t delta) { 
 // calculate_normal_threshold(): the per-CPU counter drift allowed per zone,
 // shown as "vm stats threshold" in zoneinfo.
 int calculate_normal_threshold(const Zone& zone, unsigned online_cpus);
+// vmstat_shepherd / vmstat_update: every stat_interval seconds of simulated
+// time, each CPU's refresh_cpu_vm_stats() decays the pcp high of every
+// populated zone (decay_pcp_high). Started by boot.
+void start_vmstat_work(Kernel& k);
 void refresh_zone_stat_thresholds(Kernel& k);
 
 }  // namespace mmsim

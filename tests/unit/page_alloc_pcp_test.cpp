@@ -5,8 +5,11 @@
 // (rmqueue_bulk's list_add_tail) and a flush takes the tail
 // (free_pcppages_bulk's list_last_entry). Our lists are rings that grow; these
 // tests hold them to the kernel's order across growth and wrap-around.
+#include "mm/page_alloc_pcp.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "kernel/kernel.h"
@@ -73,6 +76,47 @@ TEST(PcpLists, ARefillAppendsThePagesInTheOrderTheBuddyGaveThem) {
         EXPECT_EQ(list.at(i), prev + 1) << "position " << i;
         prev = list.at(i);
     }
+}
+
+// decay_pcp_high(), run each stat_interval by the vmstat work: after a
+// burst of frees grew a CPU's high (and its list) far above high_min, each
+// second high loses an eighth (but no more than the list minus
+// batch << PCP_BATCH_SCALE_MAX, and never below high_min) and whatever the
+// list holds above the new high goes back to the buddy, until high is back
+// at high_min.
+TEST(PcpLists, HighDecaysEachSecondAfterABurstOfFrees) {
+    auto k = test::boot_ram(512ull << 20, 2);
+    k->current_cpu = 0;
+    // The per-operation checks would validate the zone 40000 times; the
+    // whole machine is validated at the end instead.
+    k->debug_vm = false;
+    std::vector<Pfn> pages;
+    for (int i = 0; i < 40000; i++) {
+        MaybePfn p = alloc_pages(*k, GFP_KERNEL, 0);
+        ASSERT_TRUE(p);
+        pages.push_back(*p);
+    }
+    for (Pfn p : pages) free_pages(*k, p, 0);
+    Zone* zone = nullptr;
+    for (auto& z : k->nodes[0].node_zones)
+        if (z.pcp[0].count > 0) zone = &z;
+    ASSERT_NE(zone, nullptr);
+    PerCpuPages& pcp = zone->pcp[0];
+    ASSERT_GT(pcp.high, pcp.high_min) << "the burst should have raised high";
+    int ticks = 0;
+    while (pcp.high > pcp.high_min) {
+        int high = pcp.high, count = pcp.count;
+        int64_t free_before = zone->vm_stat[NR_FREE_PAGES];
+        k->clock.advance_by(1000000000);
+        int want = std::max({count - (pcp.batch << PCP_BATCH_SCALE_MAX), high - (high >> 3), pcp.high_min});
+        ASSERT_EQ(pcp.high, want) << "tick " << ticks;
+        ASSERT_EQ(pcp.count, std::min(count, want)) << "tick " << ticks;
+        ASSERT_EQ(zone->vm_stat[NR_FREE_PAGES] - free_before, count - pcp.count);
+        ASSERT_LT(++ticks, 100);
+    }
+    EXPECT_GT(ticks, 3);
+    k->debug_vm = true;
+    k->validate();
 }
 
 }  // namespace
