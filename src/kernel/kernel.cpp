@@ -10,10 +10,12 @@
 #include "mm/memmap.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
+#include "mm/page_owner.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
 #include "mm/slub.h"
 #include "mm/tlb.h"
+#include "mm/vmalloc.h"
 
 namespace mmsim {
 
@@ -110,6 +112,8 @@ void Kernel::validate() const {
     validate_page_alloc(*this);
     validate_slab(*this);
     validate_vm(*this);
+    validate_vmalloc(*this);
+    validate_page_owner(*this);
 }
 
 }  // namespace mmsim

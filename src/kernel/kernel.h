@@ -30,6 +30,8 @@ class AnonVmaTable;    // src/mm/rmap.h
 class FileTable;       // src/mm/filemap.h
 struct CpuTlb;         // src/mm/tlb.h
 struct SlabState;      // src/mm/slub.h
+struct VmallocState;   // src/mm/vmalloc.h
+struct PageOwnerState; // src/mm/page_owner.h
 
 // Thrown when the simulated kernel panics ("Kernel panic - not syncing:
 // ..."); the run ends there, with the panic in the kernel log.
@@ -168,6 +170,11 @@ public:
 
     // The slab allocator (kmem_cache_init).
     std::unique_ptr<SlabState> slab;
+    // vmalloc's areas and the kernel page table under them (vmalloc_init).
+    std::unique_ptr<VmallocState> vmalloc;
+    // page_owner=on: the records, and the flag the allocator tests.
+    std::unique_ptr<PageOwnerState> page_owner;
+    bool page_owner_enabled = false;
 
     // Processes and their memory (the processes issue).
     std::unique_ptr<PageTableStore> page_tables;

@@ -18,6 +18,7 @@
 
 #include "mm/memmap.h"
 #include "mm/page_alloc.h"
+#include "mm/page_owner.h"
 
 namespace mmsim {
 
@@ -156,6 +157,7 @@ inline MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     zone.vm_numa_event[zone.node != local_nid ? NUMA_OTHER : NUMA_LOCAL]++;
     // prep_new_page(): order 0 is never compound.
     pg.refcount = 1;
+    set_page_owner(k, Pfn(pfn), 0, gfp);
     if (k.debug_vm) [[unlikely]]
         validate_page_alloc(k);
     return Pfn(pfn);
@@ -184,6 +186,7 @@ inline void free_pages(Kernel& k, Pfn pfn, unsigned order) {
     // across a call.
     if (list.full()) [[unlikely]]
         return free_pages_general(k, pfn, order);
+    reset_page_owner(k, pfn, 0);
     pg.refcount = 0;
     pcp.alloc_factor >>= 1;
     k.count_event(PGFREE, 1);
