@@ -36,9 +36,9 @@
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
 #include "mm/page_owner.h"
-#include "mm/vmalloc.h"
 #include "mm/slub.h"
 #include "mm/tlb.h"
+#include "mm/vmalloc.h"
 #include "mm/vmstat.h"
 #include "proc/sysctl.h"
 

@@ -62,7 +62,6 @@
 
 namespace mmsim {
 
-
 // Cache flags (SLAB_* in include/linux/slab.h; our own bit numbers).
 enum SlabFlag : uint32_t {
     SLAB_HWCACHE_ALIGN = 1u << 0,

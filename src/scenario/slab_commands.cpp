@@ -76,8 +76,8 @@ void free_common(Interp& in, Invocation& inv, const char* what, bool any_cache) 
     auto& objs = find_handle(in.object_handles(), name, what);
     for (uint64_t addr : objs)
         if (is_vmalloc_addr(addr))
-            throw InputError(name.loc, fmt::format("{}: '{}' holds vmalloc memory; free it with vfree", what,
-                                                   name.value));
+            throw InputError(
+                name.loc, fmt::format("{}: '{}' holds vmalloc memory; free it with vfree", what, name.value));
     free_selected(objs, inv.args, [&](uint64_t addr) {
         if (any_cache) {
             kfree(k, addr);

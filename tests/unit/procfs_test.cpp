@@ -79,7 +79,7 @@ TEST(Procfs, EveryListedFileReadsExceptWriteOnlySysctls) {
             continue;
         }
         ASSERT_TRUE(r) << f << ": " << errno_name(r.err());
-        if (f.rfind("/proc/sys/vm/", 0) == 0) continue;  // stat_refresh reads empty
+        if (f.rfind("/proc/sys/vm/", 0) == 0) continue;        // stat_refresh reads empty
         if (f == "/proc/vmallocinfo" && r->empty()) continue;  // no vmalloc area yet: nothing to list
         EXPECT_FALSE(r->empty()) << f;
         EXPECT_EQ(r->back(), '\n') << f;
