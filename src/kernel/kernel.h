@@ -172,9 +172,9 @@ public:
     std::unique_ptr<SlabState> slab;
     // vmalloc's areas and the kernel page table under them (vmalloc_init).
     std::unique_ptr<VmallocState> vmalloc;
-    // page_owner=on: the records, and the flag the allocator tests.
+    // page_owner=on: the records (page_owner_enabled below is the flag the
+    // allocator tests).
     std::unique_ptr<PageOwnerState> page_owner;
-    bool page_owner_enabled = false;
 
     // Processes and their memory (the processes issue).
     std::unique_ptr<PageTableStore> page_tables;
@@ -213,6 +213,9 @@ public:
     void validate() const;
     // When true, tests and `--check` validate after every operation.
     bool debug_vm = false;
+    // page_owner=on (src/mm/page_owner.h). Beside debug_vm: the allocator's
+    // fast paths test both with one branch.
+    bool page_owner_enabled = false;
 
 private:
     Zone* page_zone_slow(Pfn pfn);

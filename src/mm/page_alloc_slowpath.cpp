@@ -513,9 +513,8 @@ void wake_boosted_kswapd(Kernel& k, Zone& zone) {
 MaybePfn alloc_pages_general(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     if (auto page = alloc_pages_pcp_fast(k, gfp, order, nid)) [[likely]] {
         prep_new_page(k, page->value, order, gfp);
-        set_page_owner(k, *page, order, gfp);
-        if (k.debug_vm) [[unlikely]]
-            validate_page_alloc(k);
+        if (alloc_debug_on(k)) [[unlikely]]
+            alloc_debug_hooks(k, *page, order, gfp);
         return page;
     }
     MaybePfn page = alloc_frozen_pages(k, gfp, order, nid);

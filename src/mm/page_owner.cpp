@@ -107,6 +107,16 @@ void reset_page_owner_slow(Kernel& k, Pfn pfn, unsigned order) {
     }
 }
 
+void alloc_debug_hooks(Kernel& k, Pfn pfn, unsigned order, gfp_t gfp) {
+    set_page_owner(k, pfn, order, gfp);
+    if (k.debug_vm) validate_page_alloc(k);
+}
+
+void free_debug_hooks(Kernel& k, Pfn pfn, unsigned order) {
+    reset_page_owner(k, pfn, order);
+    if (k.debug_vm) validate_page_alloc(k);
+}
+
 PageOwnerSite::PageOwnerSite(Kernel& k, std::string frame) : m_state(k.page_owner.get()) {
     if (!m_state) return;
     m_state->frames.push_back(std::move(frame));

@@ -52,6 +52,12 @@ void init_page_owner(Kernel& k);
 // page owner is off.
 [[gnu::noinline]] void set_page_owner_slow(Kernel& k, Pfn pfn, unsigned order, gfp_t gfp);
 [[gnu::noinline]] void reset_page_owner_slow(Kernel& k, Pfn pfn, unsigned order);
+// The end of the allocator's fast paths: page owner and the debug_vm
+// checks behind one test, so that with both off the paths pay one
+// predictable branch and keep nothing live across a call.
+[[gnu::noinline]] void alloc_debug_hooks(Kernel& k, Pfn pfn, unsigned order, gfp_t gfp);
+[[gnu::noinline]] void free_debug_hooks(Kernel& k, Pfn pfn, unsigned order);
+inline bool alloc_debug_on(const Kernel& k) { return k.debug_vm | k.page_owner_enabled; }
 inline void set_page_owner(Kernel& k, Pfn pfn, unsigned order, gfp_t gfp) {
     if (k.page_owner_enabled) [[unlikely]]
         set_page_owner_slow(k, pfn, order, gfp);
