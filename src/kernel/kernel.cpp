@@ -11,11 +11,13 @@
 #include "mm/memmap.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
+#include "mm/page_owner.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
 #include "mm/shrinker.h"
 #include "mm/slub.h"
 #include "mm/tlb.h"
+#include "mm/vmalloc.h"
 
 namespace mmsim {
 
@@ -116,6 +118,8 @@ void Kernel::validate() const {
     validate_slab(*this);
     validate_vm(*this);
     validate_dcache(*this);
+    validate_vmalloc(*this);
+    validate_page_owner(*this);
 }
 
 }  // namespace mmsim

@@ -32,6 +32,8 @@ struct CpuTlb;         // src/mm/tlb.h
 struct SlabState;      // src/mm/slub.h
 struct SuperBlock;     // src/fs/dcache.h
 struct ShrinkerList;   // src/mm/shrinker.h
+struct VmallocState;   // src/mm/vmalloc.h
+struct PageOwnerState; // src/mm/page_owner.h
 
 // Thrown when the simulated kernel panics ("Kernel panic - not syncing:
 // ..."); the run ends there, with the panic in the kernel log.
@@ -170,6 +172,11 @@ public:
 
     // The slab allocator (kmem_cache_init).
     std::unique_ptr<SlabState> slab;
+    // vmalloc's areas and the kernel page table under them (vmalloc_init).
+    std::unique_ptr<VmallocState> vmalloc;
+    // page_owner=on: the records (page_owner_enabled below is the flag the
+    // allocator tests).
+    std::unique_ptr<PageOwnerState> page_owner;
 
     // Processes and their memory (the processes issue).
     std::unique_ptr<PageTableStore> page_tables;
@@ -210,6 +217,9 @@ public:
     void validate() const;
     // When true, tests and `--check` validate after every operation.
     bool debug_vm = false;
+    // page_owner=on (src/mm/page_owner.h). Beside debug_vm: the allocator's
+    // fast paths test both with one branch.
+    bool page_owner_enabled = false;
 
 private:
     Zone* page_zone_slow(Pfn pfn);

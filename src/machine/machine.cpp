@@ -73,7 +73,7 @@ std::optional<uint64_t> parse_u64(std::string_view s) {
 const std::vector<std::string_view>& boot_keys() {
     static const std::vector<std::string_view> keys{"ram",        "cpus",          "nodes", "arch",
                                                     "kernelcore", "movablecore",   "thp",   "kernel_image",
-                                                    "seed",       "reserve_memmap"};
+                                                    "seed",       "reserve_memmap", "page_owner"};
     return keys;
 }
 
@@ -217,6 +217,15 @@ bool apply_boot_option(MachineDesc& desc, std::string_view key, std::string_view
         if (value != "always" && value != "madvise" && value != "never")
             throw InputError(loc, fmt::format("thp: expected always, madvise or never, got '{}'", value));
         desc.thp_enabled = std::string(value);
+    } else if (key == "page_owner") {
+        // early_page_owner_param(): kstrtobool, so on/off, 1/0, y/n, true/false.
+        std::string v = lower(value);
+        if (v == "on" || v == "1" || v == "y" || v == "yes" || v == "true")
+            desc.page_owner = true;
+        else if (v == "off" || v == "0" || v == "n" || v == "no" || v == "false")
+            desc.page_owner = false;
+        else
+            throw InputError(loc, fmt::format("page_owner: expected on or off, got '{}'", value));
     } else {
         return false;
     }

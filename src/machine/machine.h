@@ -112,6 +112,7 @@ struct MachineDesc {
     unsigned kernelcore_percent = 0;      // kernelcore=NN% (0: not given)
     unsigned movablecore_percent = 0;     // movablecore=NN% (0: not given)
     std::string thp_enabled = "madvise";  // always | madvise | never
+    bool page_owner = false;              // page_owner=on (mm/page_owner.c)
     std::vector<BootSysctl> sysctls;      // applied in order after boot
     uint64_t seed = 0;
     TlbSpec tlb;

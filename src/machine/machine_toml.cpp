@@ -250,13 +250,14 @@ struct Parser {
     }
 
     void parse_boot(const toml::table& t) {
-        r.check_keys(t, {"kernel_image", "reserve_memmap", "kernelcore", "movablecore", "thp"}, "[boot]");
+        r.check_keys(t, {"kernel_image", "reserve_memmap", "kernelcore", "movablecore", "thp", "page_owner"},
+                     "[boot]");
         for (auto&& [k, v] : t) {
             std::string key(k.str());
-            if (is_explicit() && key != "thp")
+            if (is_explicit() && key != "thp" && key != "page_owner")
                 not_explicit(k, "an explicit machine's reservations and zones are given by its [[zone]]s");
             std::string text;
-            if (key == "reserve_memmap") {
+            if (key == "reserve_memmap" || key == "page_owner") {
                 const auto* b = v.as_boolean();
                 if (!b) r.expected(v, key, "true or false");
                 text = b->get() ? "true" : "false";

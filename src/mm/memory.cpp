@@ -56,6 +56,7 @@
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
 #include "mm/tlb.h"
+#include "mm/vmalloc.h"
 #include "mm/vmstat.h"
 
 namespace mmsim {
@@ -582,6 +583,8 @@ void validate_vm(const Kernel& kc) {
             fail("VmPTE differs from the tables present");
         tables += static_cast<int64_t>(n[0] + n[1] + n[2] + n[3]);
     });
+    // The kernel's own tables under the vmalloc area count too.
+    if (k.vmalloc) tables += static_cast<int64_t>(k.vmalloc->nr_table_pages);
     int64_t nr_pt = k.global_node_page_state(NR_PAGE_TABLE_PAGES);
     if (nr_pt != tables)
         fail("NR_PAGETABLE " + std::to_string(nr_pt) + " != tables " + std::to_string(tables));

@@ -36,8 +36,10 @@
 #include "mm/memmap.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
+#include "mm/page_owner.h"
 #include "mm/slub.h"
 #include "mm/tlb.h"
+#include "mm/vmalloc.h"
 #include "mm/vmstat.h"
 #include "proc/sysctl.h"
 
@@ -283,7 +285,13 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
     // mm_core_init()'s kmem_cache_init(): the slab allocator and the caches
     // the kernel creates at boot, while the CPUs still use the boot
     // pageset (every page straight from and back to the buddy lists).
-    if (desc.slab) kmem_cache_init(*k);
+    // mem_init()'s preallocate_vmalloc_pages() comes first, then
+    // kmem_cache_init() and, once caches exist, vmalloc_init().
+    if (desc.slab) {
+        preallocate_vmalloc_pages(*k);
+        kmem_cache_init(*k);
+        vmalloc_init(*k);
+    }
 
     // setup_per_cpu_pageset(), init_per_zone_wmark_min(), hugepage_init().
     setup_pcp_all(*k);
@@ -301,6 +309,8 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
     // The CPUs' TLBs (initialize_tlbstate_and_flush()) and the zero page.
     k->tlbs = make_cpu_tlbs(layout.nr_cpus, layout.tlb);
     vm_init(*k);
+    // page_ext_init() -> init_page_owner(), with page_owner=on.
+    if (desc.page_owner) init_page_owner(*k);
     // start_kernel()'s vfs_caches_init() and the root mount.
     vfs_caches_init(*k);
 

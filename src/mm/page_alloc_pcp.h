@@ -18,6 +18,7 @@
 
 #include "mm/memmap.h"
 #include "mm/page_alloc.h"
+#include "mm/page_owner.h"
 
 namespace mmsim {
 
@@ -156,8 +157,8 @@ inline MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     zone.vm_numa_event[zone.node != local_nid ? NUMA_OTHER : NUMA_LOCAL]++;
     // prep_new_page(): order 0 is never compound.
     pg.refcount = 1;
-    if (k.debug_vm) [[unlikely]]
-        validate_page_alloc(k);
+    if (alloc_debug_on(k)) [[unlikely]]
+        alloc_debug_hooks(k, Pfn(pfn), 0, gfp);
     return Pfn(pfn);
 }
 
@@ -196,8 +197,8 @@ inline void free_pages(Kernel& k, Pfn pfn, unsigned order) {
     if (!(pcp.count < high && high >= pcp.high_min && high <= pcp.high_max &&
           !(zone.flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH)))) [[unlikely]]
         free_frozen_page_high(k, zone, pcp, false, migratetype);
-    if (k.debug_vm) [[unlikely]]
-        validate_page_alloc(k);
+    if (alloc_debug_on(k)) [[unlikely]]
+        free_debug_hooks(k, pfn, 0);
 }
 
 }  // namespace mmsim

@@ -513,11 +513,13 @@ void wake_boosted_kswapd(Kernel& k, Zone& zone) {
 MaybePfn alloc_pages_general(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     if (auto page = alloc_pages_pcp_fast(k, gfp, order, nid)) [[likely]] {
         prep_new_page(k, page->value, order, gfp);
-        if (k.debug_vm) [[unlikely]]
-            validate_page_alloc(k);
+        if (alloc_debug_on(k)) [[unlikely]]
+            alloc_debug_hooks(k, *page, order, gfp);
         return page;
     }
-    return alloc_frozen_pages(k, gfp, order, nid);
+    MaybePfn page = alloc_frozen_pages(k, gfp, order, nid);
+    if (page) set_page_owner(k, *page, order, gfp);
+    return page;
 }
 
 void free_pages_general(Kernel& k, Pfn pfn, unsigned order) {
@@ -526,6 +528,7 @@ void free_pages_general(Kernel& k, Pfn pfn, unsigned order) {
     Page& head = mm[pfn.value];
     if (head.flags & (PG_buddy | PG_pcp | PG_reserved)) [[unlikely]]
         bad_free(pfn);
+    reset_page_owner(k, pfn, order);
     if (head.test(PG_head)) [[unlikely]]
         free_compound_page_flags(mm, pfn, order);
     head.refcount = 0;

@@ -131,9 +131,6 @@ uint64_t nr_swap_pages_free(const Kernel&) { return 0; }
 uint64_t zswap_total_pages(const Kernel&) { return 0; }
 uint64_t zswap_stored_pages(const Kernel&) { return 0; }
 
-// No vmalloc allocator yet.
-uint64_t vmalloc_nr_pages(const Kernel&) { return 0; }
-
 uint64_t vmalloc_total_kb(const Kernel& k) {
     // x86-64 with 4-level paging: VMALLOC_END - VMALLOC_START is 32 TiB
     // minus one byte. i386 (3G/1G split, 896 MiB lowmem): the 120 MiB

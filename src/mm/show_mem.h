@@ -52,8 +52,8 @@ uint64_t nr_swap_pages_free(const Kernel& k);
 // zswap_total_pages() / zswap_stored_pages() (mm/zswap.c).
 uint64_t zswap_total_pages(const Kernel& k);
 uint64_t zswap_stored_pages(const Kernel& k);
-// vmalloc_nr_pages() (mm/vmalloc.c) and VMALLOC_TOTAL of the profile, in kB.
-uint64_t vmalloc_nr_pages(const Kernel& k);
+// VMALLOC_TOTAL of the profile, in kB (vmalloc_nr_pages() is in
+// src/mm/vmalloc.h).
 uint64_t vmalloc_total_kb(const Kernel& k);
 // pcpu_nr_pages() (mm/percpu.c).
 uint64_t pcpu_nr_pages(const Kernel& k);

@@ -56,14 +56,11 @@
 #include <vector>
 
 #include "kernel/kernel.h"
+#include "mm/page.h"
 #include "mmsim/gfp.h"
 #include "mmsim/result.h"
 
 namespace mmsim {
-
-// The direct map's base on x86-64 with 4-level paging (no KASLR).
-inline constexpr uint64_t PAGE_OFFSET = 0xffff888000000000ull;
-inline uint64_t pfn_to_virt(uint64_t pfn) { return PAGE_OFFSET + (pfn << PAGE_SHIFT); }
 
 // Cache flags (SLAB_* in include/linux/slab.h; our own bit numbers).
 enum SlabFlag : uint32_t {

@@ -30,6 +30,7 @@
 #include <iterator>
 
 #include "mm/show_mem.h"
+#include "mm/vmalloc.h"
 #include "proc/renderers.h"
 
 namespace mmsim {

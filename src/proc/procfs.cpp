@@ -58,7 +58,12 @@ struct FileEntry {
     unsigned mode = 0444;
     std::string (*show)(const Kernel&) = nullptr;
     Result<void> (*store)(Kernel&, std::string_view) = nullptr;
+    // nullptr: always there; else the file exists only when this says so
+    // (debugfs's page_owner with page_owner=on).
+    bool (*exists)(const Kernel&) = nullptr;
 };
+
+bool page_owner_exists(const Kernel& k) { return k.page_owner_enabled; }
 
 std::string show_osrelease(const Kernel& k) { return k.kernel_release + "\n"; }
 
@@ -79,7 +84,9 @@ const std::vector<FileEntry>& fixed_files() {
             {"/proc/sys/kernel/osrelease", 0444, show_osrelease, nullptr},
             {"/proc/uptime", 0444, render_uptime, nullptr},
             {"/proc/version", 0444, render_version, nullptr},
+            {"/proc/vmallocinfo", 0400, render_vmallocinfo, nullptr},
             {"/proc/vmstat", 0444, render_vmstat, nullptr},
+            {"/sys/kernel/debug/page_owner", 0400, render_page_owner, nullptr, page_owner_exists},
             {"/proc/zoneinfo", 0444, render_zoneinfo, nullptr},
         };
         for (const SysfsFile& f : thp_sysfs_files())
@@ -249,6 +256,7 @@ Resolved resolve(const Kernel& k, std::string_view raw) {
         return r;
     }
     r.file = find_fixed(l.path);
+    if (r.file && r.file->exists && !r.file->exists(k)) r.file = nullptr;
     if (!r.file) r.sysctl = find_sysctl(l.path);
     if (!r.file && !r.sysctl)
         r.err = Errno::NOENT;
@@ -311,7 +319,8 @@ std::vector<std::string> proc_list(const Kernel& k) {
     std::vector<std::string> out;
     for (int pid : proc_pids(k))
         for (const auto& f : pid_files()) out.push_back(fmt::format("/proc/{}/{}", pid, f.name));
-    for (const auto& f : fixed_files()) out.push_back(f.path);
+    for (const auto& f : fixed_files())
+        if (!f.exists || f.exists(k)) out.push_back(f.path);
     for (const auto& s : sysctl_vm_table()) out.push_back(std::string(SYSCTL_VM_DIR) + "/" + s.name);
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -28,6 +28,10 @@ std::string render_slabinfo(const Kernel& k);
 std::string render_dentry_state(const Kernel& k);
 std::string render_inode_nr(const Kernel& k);
 std::string render_inode_state(const Kernel& k);
+// mm/vmalloc.c: /proc/vmallocinfo
+std::string render_vmallocinfo(const Kernel& k);
+// mm/page_owner.c: /sys/kernel/debug/page_owner (with page_owner=on)
+std::string render_page_owner(const Kernel& k);
 // arch/x86/kernel/cpu/proc.c
 std::string render_cpuinfo(const Kernel& k);
 // Whether the simulated CPU's cpuinfo flags list the feature (e.g. "ospke").

@@ -348,6 +348,7 @@ const CommandRegistry& builtin_registry() {
         register_tlb_commands(r);
         register_slab_commands(r);
         register_fs_commands(r);
+        register_vmalloc_commands(r);
         return r;
     }();
     return registry;

@@ -23,6 +23,7 @@
 
 #include "base/text.h"
 #include "mm/slub.h"
+#include "mm/vmalloc.h"
 #include "proc/procfs.h"
 #include "scenario/commands.h"
 #include "scenario/interp.h"
@@ -73,6 +74,10 @@ void free_common(Interp& in, Invocation& inv, const char* what, bool any_cache) 
     Kernel& k = in.kernel(inv.cmd.loc);
     const Arg& name = inv.args.positional[0];
     auto& objs = find_handle(in.object_handles(), name, what);
+    for (uint64_t addr : objs)
+        if (is_vmalloc_addr(addr))
+            throw InputError(
+                name.loc, fmt::format("{}: '{}' holds vmalloc memory; free it with vfree", what, name.value));
     free_selected(objs, inv.args, [&](uint64_t addr) {
         if (any_cache) {
             kfree(k, addr);
