@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "kernel/task.h"
+#include "mm/compaction.h"
 #include "mm/filemap.h"
 #include "mm/memmap.h"
 #include "mm/mm.h"
@@ -110,6 +111,7 @@ void Kernel::validate() const {
     validate_page_alloc(*this);
     validate_slab(*this);
     validate_vm(*this);
+    validate_compaction(*this);
 }
 
 }  // namespace mmsim

@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "mm/compaction.h"
 #include "mm/khugepaged.h"
 #include "mm/memmap.h"
 #include "mm/mm.h"
@@ -299,6 +300,8 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
     // The CPUs' TLBs (initialize_tlbstate_and_flush()) and the zero page.
     k->tlbs = make_cpu_tlbs(layout.nr_cpus, layout.tlb);
     vm_init(*k);
+    // kcompactd_init()'s part: the zones' compaction state.
+    compaction_init(*k);
 
     for (const auto& s : desc.sysctls) {
         std::string key = sysctl_vm_key(s.key);

@@ -611,6 +611,44 @@ void free_boot_range(Kernel& k, Zone& zone, uint64_t start, uint64_t end) {
     }
 }
 
+// ---- taking a given free block (compaction, CMA) ------------------------------------
+
+bool isolate_free_page(Kernel& k, Zone& zone, Pfn pfn, unsigned order) {
+    PageView mm = k.mem_map->view();
+    unsigned mt = mm[pfn.value].mt;
+    if (!is_migrate_isolate(mt)) {
+        // Compaction must not take the last free pages the reserves need:
+        // the plain min mark (no boost) plus the block, counting CMA.
+        uint64_t mark = zone.watermark[WMARK_MIN] + (uint64_t{1} << order);
+        if (!zone_watermark_ok(zone, 0, mark, 0, ALLOC_CMA, zone.page_state(NR_FREE_PAGES))) return false;
+    }
+    del_page_from_free_list(mm, zone, pfn.value, order, mt);
+    account_freepages(zone, -(int64_t{1} << order), mt);
+    // A block of half a pageblock or more: its pageblocks become movable
+    // (only the mergeable types), with whatever else is free in them.
+    if (order >= pageblock_order - 1) {
+        uint64_t end = pfn.value + (uint64_t{1} << order) - 1;
+        for (uint64_t p = pfn.value; p < end; p += pageblock_nr_pages) {
+            unsigned bmt = get_pageblock_migratetype(zone, Pfn(p));
+            if (migratetype_is_mergeable(bmt) && bmt != MIGRATE_MOVABLE) {
+                move_freepages_block(mm, zone, pageblock_start(p), bmt, MIGRATE_MOVABLE);
+                set_pageblock_migratetype(k, zone, Pfn(p), MIGRATE_MOVABLE);
+            }
+        }
+    }
+    return true;
+}
+
+void split_page(Kernel& k, Pfn pfn, unsigned order) {
+    MemMap& mm = *k.mem_map;
+    for (uint64_t i = 0; i < (uint64_t{1} << order); i++) {
+        Page& p = mm[pfn.value + i];
+        p.order = 0;
+        p.mt = 0;
+        p.refcount = 1;
+    }
+}
+
 // ---- helpers -----------------------------------------------------------------------
 
 [[noreturn]] void pfn_in_no_zone(Pfn pfn) {
