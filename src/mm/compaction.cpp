@@ -74,8 +74,19 @@
 //     straight to the compacting task; here the allocation retries the
 //     free lists after compaction, which finds the same block unless
 //     someone else took it (nothing else runs in between);
-//   - kcompactd and proactive compaction (fragmentation_score is here,
-//     the daemon is not), so compact_daemon_* stay 0;
+//   - kcompactd's wakeups by kswapd (wakeup_kcompactd() after kswapd
+//     balanced a node for a high order): there is no kswapd, so
+//     compact_daemon_wake stays 0. Its proactive side is modelled: every
+//     node's kcompactd wakes every HPAGE_FRAG_CHECK_INTERVAL_MSEC (500 ms)
+//     of simulated time, and if vm.compaction_proactiveness is set and
+//     the node's fragmentation score (the zones' extfrag_for_order at
+//     order 9, weighted by size) is above the high mark
+//     (100 - proactiveness, at least 5, plus 10), compacts the node in
+//     sync-light mode until the score falls below the low mark, counting
+//     compact_daemon_migrate_scanned / _free_scanned; when the score did
+//     not go down it waits 64 intervals. Writing a non-zero
+//     compaction_proactiveness runs a round at once (the kernel wakes the
+//     thread); the pending timer is kept rather than restarted;
 //   - reclaim: there is none, so the slow path's should_compact_retry()
 //     is never reached (the kernel asks it only after reclaim made
 //     progress), and compaction runs only at the two points of the slow

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <sstream>
 #include <vector>
 
 #include "kernel/kernel.h"
@@ -23,6 +24,7 @@
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
 #include "mm/pgtable.h"
+#include "proc/procfs.h"
 #include "support/fixtures.h"
 
 namespace mmsim {
@@ -305,6 +307,71 @@ TEST(Compaction, DeferralDoublesUpToSixtyFour) {
     compaction_defer_reset(z, 9, true);
     EXPECT_EQ(z.compact_defer_shift, 0u);
     EXPECT_EQ(z.compact_order_failed, 10);
+}
+
+// The host's debugfs files, computed by its kernel from the buddyinfo
+// captured with them (tests/data/host-6.18/extfrag/capture.sh): the same
+// free counts give the same text.
+TEST(Compaction, ExtfragFilesMatchTheHost) {
+    Kernel k;
+    k.nodes.resize(1);
+    std::istringstream in(test::read_data("host-6.18/extfrag/buddyinfo"));
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream ls(line);
+        std::string node, zone_word, name;
+        ls >> node >> node >> zone_word >> name;  // "Node 0, zone Normal"
+        Zone z;
+        z.kind = name == "DMA" ? ZoneKind::DMA : name == "DMA32" ? ZoneKind::DMA32 : ZoneKind::Normal;
+        z.present_pages = 1;
+        for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) ls >> z.free_area[o].nr_free;
+        k.nodes[0].node_zones.push_back(z);
+    }
+    ASSERT_EQ(k.nodes[0].node_zones.size(), 3u);
+    EXPECT_EQ(*proc_read(k, "/sys/kernel/debug/extfrag/unusable_index"),
+              test::read_data("host-6.18/extfrag/unusable_index"));
+    EXPECT_EQ(*proc_read(k, "/sys/kernel/debug/extfrag/extfrag_index"),
+              test::read_data("host-6.18/extfrag/extfrag_index"));
+    // A fragmented zone: order 3 is 750 (see the formula test), order 4
+    // 1000 - (1000 + 20 * 1000 / 16) / 14 = 840; printed " 0.750  0.840".
+    Zone& z = k.nodes[0].node_zones[2];
+    for (auto& a : z.free_area) a.nr_free = 0;
+    z.free_area[0].nr_free = 10;
+    z.free_area[1].nr_free = 3;
+    z.free_area[2].nr_free = 1;
+    std::string e = *proc_read(k, "/sys/kernel/debug/extfrag/extfrag_index");
+    EXPECT_NE(e.find("Node 0, zone   Normal -1.000 -1.000 -1.000  0.750  0.840"), std::string::npos) << e;
+}
+
+// kcompactd's proactive round: with vm.compaction_proactiveness at 100 the
+// high mark is 15, a fragmented node scores far above it, and the timer
+// 500 ms after boot compacts it, counting the daemon's scanners (not
+// compact_daemon_wake, which counts kswapd's wakeups) and no stall.
+TEST(Compaction, KcompactdCompactsProactivelyOnItsTimer) {
+    Fragmented f = fragment();
+    Kernel& k = *f.k;
+    const PglistData& node = k.nodes[0];
+    k.vm.compaction_proactiveness = 100;
+    EXPECT_EQ(fragmentation_score_wmark(k, true), 5u);
+    EXPECT_EQ(fragmentation_score_wmark(k, false), 15u);
+    unsigned before = fragmentation_score_node(k, node);
+    EXPECT_GT(before, 15u);
+    EXPECT_TRUE(should_proactive_compact_node(k, node));
+    k.clock.advance_to(k.clock.now() + 500 * NSEC_PER_MSEC);
+    EXPECT_GT(k.vm_events[COMPACT_DAEMON_MIGRATE_SCANNED], 0u);
+    EXPECT_GT(k.vm_events[COMPACT_DAEMON_FREE_SCANNED], 0u);
+    EXPECT_EQ(k.vm_events[COMPACT_DAEMON_WAKE], 0u);
+    EXPECT_EQ(k.vm_events[COMPACT_STALL], 0u);
+    EXPECT_GT(k.vm_events[PGMIGRATE_SUCCESS], 0u);
+    EXPECT_LT(fragmentation_score_node(k, node), before);
+    k.validate();
+}
+
+TEST(Compaction, DefaultProactivenessLeavesAQuietNodeAlone) {
+    auto k = test::boot_one_zone(16384, 2);
+    EXPECT_FALSE(should_proactive_compact_node(*k, k->nodes[0]));
+    k->clock.advance_to(10 * NSEC_PER_SEC);
+    EXPECT_EQ(k->vm_events[COMPACT_DAEMON_MIGRATE_SCANNED], 0u);
 }
 
 }  // namespace
