@@ -371,7 +371,11 @@ void isolate_migratepages_block(Kernel& k, CompactControl& cc, uint64_t low_pfn,
             next_skip_pfn = block_end_pfn(low_pfn, static_cast<unsigned>(cc.order));
         }
         nr_scanned++;
-        if (valid_page == UINT64_MAX) valid_page = low_pfn;
+        // Only a scan that starts the block may mark it skipped: a later
+        // batch from the middle of the block says nothing of its start.
+        if (valid_page == UINT64_MAX &&
+            (pageblock_aligned(low_pfn) || low_pfn == cc.zone->zone_start_pfn.value))
+            valid_page = low_pfn;
         const Page& page = mm[low_pfn];
         if (page.test(PG_buddy)) {
             unsigned fo = page.order;
@@ -565,8 +569,9 @@ CompactResult compact_zone(Kernel& k, CompactControl& cc) {
     while ((ret = compact_finished(k, cc)) == CompactResult::Continue) {
         uint64_t iteration_start = cc.migrate_pfn;
         // A block scanned again right after a migration is finished whole.
-        cc.finish_pageblock = last_migrated_pfn &&
-                              pageblock_start_pfn(last_migrated_pfn) == pageblock_start_pfn(iteration_start);
+        // (last_migrated_pfn starts at 0, so in a zone's first pageblock the
+        // first pass finishes the block too, as in the kernel.)
+        cc.finish_pageblock = pageblock_start_pfn(last_migrated_pfn) == pageblock_start_pfn(iteration_start);
     rescan:
         IsolateResult ir = isolate_migratepages(k, cc);
         if (ir == IsolateResult::None) {

@@ -120,7 +120,7 @@ Unmovable page_movability(const Kernel& k, Pfn pfn, bool allow_unevictable, bool
     return Unmovable::None;
 }
 
-Result<void> migrate_one_page(Kernel& k, Pfn src, Pfn dst) {
+Result<void> migrate_one_page(Kernel& k, Pfn src, Pfn dst, TlbBatch* shared_batch) {
     Page& old_page = page_of(k, src);
     Page& new_page = page_of(k, dst);
     // folio_ref_freeze(): anyone holding an unexplained reference could be
@@ -136,7 +136,8 @@ Result<void> migrate_one_page(Kernel& k, Pfn src, Pfn dst) {
 
     // 1. try_to_migrate() and remove_migration_ptes(): every entry mapping
     // the old frame now maps the new one, with the same bits.
-    TlbBatch batch;
+    TlbBatch own_batch;
+    TlbBatch& batch = shared_batch ? *shared_batch : own_batch;
     int32_t moved_maps = 0;
     rmap_walk(k, src, [&](Vma& vma, uint64_t addr) {
         if (!vma.vm_mm) return;
@@ -155,8 +156,9 @@ Result<void> migrate_one_page(Kernel& k, Pfn src, Pfn dst) {
     });
     if (moved_maps != old_page.mapcount)
         throw std::logic_error("migrate: rmap found a different number of entries than the map count");
-    // try_to_unmap_flush().
-    if (batch.unmapped_pages) arch_tlbbatch_flush(k.tlbs, static_cast<unsigned>(k.current_cpu), batch);
+    // try_to_unmap_flush(), here unless the caller batches a whole pass.
+    if (!shared_batch && batch.unmapped_pages)
+        arch_tlbbatch_flush(k.tlbs, static_cast<unsigned>(k.current_cpu), batch);
 
     // 2. folio_migrate_mapping(): owner, index, references, the cache slot.
     new_page.mapping = old_page.mapping;
@@ -206,6 +208,12 @@ MigrateResult migrate_pages(Kernel& k, std::vector<Pfn>& from, const NewPageFn& 
     (void)reason;
     MigrateResult r;
     std::vector<Pfn> retry;
+    // One deferred TLB flush per pass (migrate_pages_batch() unmaps the
+    // whole batch, flushes once, then moves).
+    TlbBatch batch;
+    auto flush = [&] {
+        if (batch.unmapped_pages) arch_tlbbatch_flush(k.tlbs, static_cast<unsigned>(k.current_cpu), batch);
+    };
     for (int pass = 0; pass < NR_MAX_MIGRATE_PAGES_RETRY && !from.empty(); pass++) {
         retry.clear();
         for (std::size_t i = 0; i < from.size(); i++) {
@@ -219,17 +227,19 @@ MigrateResult migrate_pages(Kernel& k, std::vector<Pfn>& from, const NewPageFn& 
                 retry.insert(retry.end(), from.begin() + static_cast<std::ptrdiff_t>(i), from.end());
                 from.swap(retry);
                 r.nr_failed = 1;
+                flush();
                 k.count_event(PGMIGRATE_SUCCESS, r.nr_succeeded);
                 k.count_event(PGMIGRATE_FAIL, r.nr_failed);
                 return r;
             }
-            if (migrate_one_page(k, src, *dst)) {
+            if (migrate_one_page(k, src, *dst, &batch)) {
                 r.nr_succeeded++;
             } else {
                 put_new_page(*dst);
                 retry.push_back(src);
             }
         }
+        flush();
         from.swap(retry);
     }
     r.nr_failed = from.size();

@@ -70,6 +70,10 @@ MigrateResult migrate_pages(Kernel& k, std::vector<Pfn>& from, const NewPageFn& 
 // any use): the page-cache slot, every PTE (with the TLB flush), flags, map
 // count, references and the node counters. Frees src on success. EAGAIN
 // when src has unexplained references (pinned).
-Result<void> migrate_one_page(Kernel& k, Pfn src, Pfn dst);
+// With `batch`, entries of mms live on other CPUs are queued there for one
+// flush by the caller (arch_tlbbatch_flush), as migrate_pages() does for a
+// whole pass; without, they are flushed before returning.
+struct TlbBatch;
+Result<void> migrate_one_page(Kernel& k, Pfn src, Pfn dst, TlbBatch* batch = nullptr);
 
 }  // namespace mmsim

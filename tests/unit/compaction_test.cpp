@@ -24,6 +24,7 @@
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
 #include "mm/pgtable.h"
+#include "mm/tlb.h"
 #include "proc/procfs.h"
 #include "support/fixtures.h"
 
@@ -264,6 +265,31 @@ TEST(Migrate, MlockedPagesMoveOnlyWhenAllowed) {
     EXPECT_EQ(now.pfn, dst->value);
     EXPECT_TRUE(page_of(*k, *dst).test(PG_mlocked));
     EXPECT_EQ(k->nodes[0].node_zones[0].page_state(NR_MLOCK), mlock_before);
+    k->validate();
+}
+
+// The TLB of the CPU that cached the old translation no longer returns
+// the old frame once the page moved (try_to_migrate's flush).
+TEST(Migrate, TheOldTranslationIsFlushedFromTheTlb) {
+    auto k = test::boot_one_zone(4096, 2);
+    Task& t = new_process(*k);
+    MmapArgs a;
+    a.len = PAGE_SIZE;
+    uint64_t addr = *do_mmap(*k, t, a);
+    ASSERT_EQ(access_memory(*k, t, addr, Access::Write), VmFault::Minor);
+    ASSERT_EQ(access_memory(*k, t, addr, Access::Read), VmFault::Minor);
+    Mapped m = lookup(*k, t, addr);
+    CpuTlb& tlb = k->tlbs[static_cast<std::size_t>(t.cpu)];
+    TlbResult before = tlb_lookup(tlb, VirtAddr(addr), TlbAccess::Read);
+    ASSERT_TRUE(before.hit());
+    EXPECT_EQ(before.pfn.value, m.pfn);
+    auto dst = alloc_pages(*k, GFP_HIGHUSER_MOVABLE, 0);
+    ASSERT_TRUE(dst);
+    ASSERT_TRUE(migrate_one_page(*k, Pfn(m.pfn), *dst));
+    TlbResult after = tlb_lookup(tlb, VirtAddr(addr), TlbAccess::Read);
+    EXPECT_TRUE(!after.hit() || after.pfn == *dst);
+    EXPECT_EQ(access_memory(*k, t, addr, Access::Read), VmFault::Minor);
+    EXPECT_EQ(lookup(*k, t, addr).pfn, dst->value);
     k->validate();
 }
 
