@@ -74,9 +74,13 @@
 //     straight to the compacting task; here the allocation retries the
 //     free lists after compaction, which finds the same block unless
 //     someone else took it (nothing else runs in between);
-//   - kcompactd's wakeups by kswapd (wakeup_kcompactd() after kswapd
-//     balanced a node for a high order): there is no kswapd, so
-//     compact_daemon_wake stays 0. Its proactive side is modelled: every
+//   - kswapd: wakeup_kcompactd() and kcompactd_do_work() are here (a
+//     wakeup for an order records it and, if some zone is worth
+//     compacting, runs the thread at once: sync-light compaction of every
+//     zone up to the requested one that is not deferred, counting
+//     compact_daemon_wake and the daemon's scanners), but nothing calls
+//     them until kswapd exists, so compact_daemon_wake stays 0 in runs.
+//     The proactive side runs by itself: every
 //     node's kcompactd wakes every HPAGE_FRAG_CHECK_INTERVAL_MSEC (500 ms)
 //     of simulated time, and if vm.compaction_proactiveness is set and
 //     the node's fragmentation score (the zones' extfrag_for_order at
@@ -514,8 +518,12 @@ CompactResult compact_finished(Kernel& k, CompactControl& cc) {
 
 // compaction_suit_allocation_order().
 CompactResult compaction_suit_allocation_order(const Kernel& k, const Zone& zone, unsigned order,
-                                               unsigned highest_zoneidx, unsigned alloc_flags, bool async) {
-    uint64_t mark = zone.wmark_pages(static_cast<WmarkIdx>(alloc_flags & ALLOC_WMARK_MASK));
+                                               unsigned highest_zoneidx, unsigned alloc_flags, bool async,
+                                               bool kcompactd) {
+    // vm.defrag_mode makes kcompactd work up to the high mark.
+    uint64_t mark = kcompactd && k.vm.defrag_mode
+                        ? zone.high_wmark_pages()
+                        : zone.wmark_pages(static_cast<WmarkIdx>(alloc_flags & ALLOC_WMARK_MASK));
     if (zone_watermark_ok(zone, order, mark, highest_zoneidx, alloc_flags, zone.page_state(NR_FREE_PAGES)))
         return CompactResult::Success;
     // An unmovable costly request cannot use a block formed in CMA.
@@ -539,8 +547,9 @@ CompactResult compact_zone(Kernel& k, CompactControl& cc) {
     cc.migratetype = gfp_migratetype(cc.gfp);
 
     if (!is_via_compact_memory(cc.order)) {
-        CompactResult r = compaction_suit_allocation_order(k, zone, static_cast<unsigned>(cc.order),
-                                                           cc.highest_zoneidx, cc.alloc_flags, !sync);
+        CompactResult r =
+            compaction_suit_allocation_order(k, zone, static_cast<unsigned>(cc.order), cc.highest_zoneidx,
+                                             cc.alloc_flags, !sync, !cc.direct_compaction);
         if (r != CompactResult::Continue) return r;
     }
     if (compaction_restarting(zone, static_cast<unsigned>(std::max(cc.order, 0))))
@@ -869,6 +878,68 @@ Nanos kcompactd_proactive(Kernel& k, PglistData& node) {
 }
 
 namespace {
+// kcompactd_node_suitable(): some zone could be compacted for the order.
+bool kcompactd_node_suitable(const Kernel& k, const PglistData& node) {
+    for (unsigned zid = 0; zid <= node.kcompactd_highest_zoneidx && zid < node.node_zones.size(); zid++) {
+        const Zone& zone = node.node_zones[zid];
+        if (!zone.populated()) continue;
+        if (compaction_suit_allocation_order(k, zone, static_cast<unsigned>(node.kcompactd_max_order),
+                                             node.kcompactd_highest_zoneidx, ALLOC_WMARK_MIN, false,
+                                             true) == CompactResult::Continue)
+            return true;
+    }
+    return false;
+}
+}  // namespace
+
+void kcompactd_do_work(Kernel& k, PglistData& node) {
+    k.count_event(COMPACT_DAEMON_WAKE);
+    const unsigned order = static_cast<unsigned>(node.kcompactd_max_order);
+    const unsigned highest = node.kcompactd_highest_zoneidx;
+    for (unsigned zid = 0; zid <= highest && zid < node.node_zones.size(); zid++) {
+        Zone& zone = node.node_zones[zid];
+        if (!zone.populated()) continue;
+        if (compaction_deferred(zone, order)) continue;
+        if (compaction_suit_allocation_order(k, zone, order, zid, ALLOC_WMARK_MIN, false, true) !=
+            CompactResult::Continue)
+            continue;
+        CompactControl cc;
+        cc.zone = &zone;
+        cc.order = static_cast<int>(order);
+        cc.highest_zoneidx = highest;
+        cc.mode = MigrateMode::SyncLight;
+        cc.gfp = GFP_KERNEL;
+        CompactResult status = compact_zone(k, cc);
+        if (status == CompactResult::Success) {
+            compaction_defer_reset(zone, order, false);
+        } else if (status == CompactResult::PartialSkipped || status == CompactResult::Complete) {
+            // Freed pages left on the CPU lists could complete a block.
+            drain_all_pages(k, &zone);
+            defer_compaction(zone, order);
+        }
+        k.count_event(COMPACT_DAEMON_MIGRATE_SCANNED, cc.total_migrate_scanned);
+        k.count_event(COMPACT_DAEMON_FREE_SCANNED, cc.total_free_scanned);
+    }
+    // Done until the next wakeup, which may ask for less.
+    if (node.kcompactd_max_order <= static_cast<int>(order)) node.kcompactd_max_order = 0;
+    if (node.kcompactd_highest_zoneidx >= highest)
+        node.kcompactd_highest_zoneidx = static_cast<unsigned>(std::max(node.nr_zones, 1) - 1);
+}
+
+void wakeup_kcompactd(Kernel& k, PglistData& node, unsigned order, unsigned highest_zoneidx) {
+    if (!order) return;
+    if (node.kcompactd_max_order < static_cast<int>(order))
+        node.kcompactd_max_order = static_cast<int>(order);
+    if (node.kcompactd_highest_zoneidx > highest_zoneidx) node.kcompactd_highest_zoneidx = highest_zoneidx;
+    if (!kcompactd_node_suitable(k, node)) return;
+    // The thread runs as soon as the waker lets the CPU go: an event now.
+    PglistData* n = &node;
+    k.clock.schedule_after(0, [&k, n] {
+        if (n->kcompactd_max_order > 0) kcompactd_do_work(k, *n);
+    });
+}
+
+namespace {
 // The thread's sleep: wakes after `timeout`, does its round, sleeps again.
 void kcompactd_arm(Kernel& k, int nid, Nanos timeout) {
     k.clock.schedule_after(timeout, [&k, nid] {
@@ -904,6 +975,8 @@ void compaction_init(Kernel& k) {
             zone.compact_defer_shift = 0;
             zone.compact_order_failed = 0;
         }
+        node.kcompactd_max_order = 0;
+        node.kcompactd_highest_zoneidx = static_cast<unsigned>(std::max(node.nr_zones, 1) - 1);
     }
     reclaim_hooks(k).compact_nodes = [](Kernel& kk) { compact_nodes(kk); };
     // kcompactd_run(): one thread per node, first waking after one

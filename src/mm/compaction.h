@@ -100,6 +100,12 @@ bool should_proactive_compact_node(const Kernel& k, const PglistData& node);
 // proactive mode if its score calls for it. Returns the next timeout: the
 // interval, or 64 times it when the score did not go down.
 Nanos kcompactd_proactive(Kernel& k, PglistData& node);
+// wakeup_kcompactd(): kswapd asks the node's kcompactd to compact for an
+// order (recorded in kcompactd_max_order / _highest_zoneidx); the thread
+// runs kcompactd_do_work() as an event at the current time if some zone
+// could be compacted.
+void wakeup_kcompactd(Kernel& k, PglistData& node, unsigned order, unsigned highest_zoneidx);
+void kcompactd_do_work(Kernel& k, PglistData& node);
 // The vm.compaction_proactiveness handler: a non-zero write wakes every
 // node's kcompactd for a proactive round now.
 void compaction_proactiveness_changed(Kernel& k);

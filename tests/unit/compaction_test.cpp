@@ -393,6 +393,30 @@ TEST(Compaction, KcompactdCompactsProactivelyOnItsTimer) {
     k.validate();
 }
 
+// kswapd's handoff: a wakeup for order 9 runs kcompactd at once (an event
+// now), which compacts sync-light until an order-9 block is free and counts
+// one compact_daemon_wake; an order-0 wakeup does nothing.
+TEST(Compaction, WakeupKcompactdCompactsForTheOrder) {
+    Fragmented f = fragment();
+    Kernel& k = *f.k;
+    PglistData& node = k.nodes[0];
+    wakeup_kcompactd(k, node, 0, 0);
+    k.clock.advance_to(k.clock.now());
+    EXPECT_EQ(k.vm_events[COMPACT_DAEMON_WAKE], 0u);
+    ASSERT_EQ(free_blocks_at_least(k, pageblock_order), 0u);
+    wakeup_kcompactd(k, node, pageblock_order, node.nr_zones - 1);
+    EXPECT_EQ(node.kcompactd_max_order, static_cast<int>(pageblock_order));
+    k.clock.advance_to(k.clock.now());
+    EXPECT_EQ(k.vm_events[COMPACT_DAEMON_WAKE], 1u);
+    EXPECT_GT(k.vm_events[COMPACT_DAEMON_MIGRATE_SCANNED], 0u);
+    EXPECT_EQ(k.vm_events[COMPACT_STALL], 0u);
+    EXPECT_EQ(node.kcompactd_max_order, 0);
+    drain_all_pages(k);
+    EXPECT_GE(free_blocks_at_least(k, pageblock_order), 1u);
+    EXPECT_TRUE(alloc_pages(k, GFP_NOIO | __GFP_NOWARN, pageblock_order));
+    k.validate();
+}
+
 TEST(Compaction, DefaultProactivenessLeavesAQuietNodeAlone) {
     auto k = test::boot_one_zone(16384, 2);
     EXPECT_FALSE(should_proactive_compact_node(*k, k->nodes[0]));
