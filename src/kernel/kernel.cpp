@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "kernel/task.h"
+#include "mm/cma.h"
 #include "mm/compaction.h"
 #include "mm/filemap.h"
 #include "mm/memmap.h"
@@ -112,6 +113,7 @@ void Kernel::validate() const {
     validate_slab(*this);
     validate_vm(*this);
     validate_compaction(*this);
+    validate_cma(*this);
 }
 
 }  // namespace mmsim

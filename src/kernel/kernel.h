@@ -30,6 +30,7 @@ class AnonVmaTable;    // src/mm/rmap.h
 class FileTable;       // src/mm/filemap.h
 struct CpuTlb;         // src/mm/tlb.h
 struct SlabState;      // src/mm/slub.h
+struct CmaState;       // src/mm/cma.h
 
 // Thrown when the simulated kernel panics ("Kernel panic - not syncing:
 // ..."); the run ends there, with the panic in the kernel log.
@@ -168,6 +169,9 @@ public:
 
     // The slab allocator (kmem_cache_init).
     std::unique_ptr<SlabState> slab;
+
+    // CMA areas (cma_init_reserved_areas); null without cma=.
+    std::unique_ptr<CmaState> cma;
 
     // Processes and their memory (the processes issue).
     std::unique_ptr<PageTableStore> page_tables;

@@ -77,6 +77,13 @@ void free_one_page(Kernel& k, Zone& zone, Pfn pfn, unsigned order, unsigned migr
 // its min watermark plus the block. Large blocks that leave a pageblock of
 // a fragile type become movable, as the kernel does.
 bool isolate_free_page(Kernel& k, Zone& zone, Pfn pfn, unsigned order);
+// move_freepages_block_isolate(): changes the type of the pageblock holding
+// pfn to new_mt (MIGRATE_ISOLATE to isolate it, its old type to undo) and
+// moves its free blocks to the new type's lists, splitting a free buddy
+// larger than a pageblock and, when leaving isolation, merging a free
+// pageblock with its free buddy. Isolated free pages leave NR_FREE_PAGES
+// (and NR_FREE_CMA) and come back with the type.
+void move_freepages_block_isolate(Kernel& k, Zone& zone, Pfn pfn, unsigned new_mt);
 // split_page(): makes a non-compound block of 2^order pages into 2^order
 // order-0 pages, each with one reference.
 void split_page(Kernel& k, Pfn pfn, unsigned order);
