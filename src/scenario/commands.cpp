@@ -347,6 +347,7 @@ const CommandRegistry& builtin_registry() {
         register_tool_commands(r);
         register_tlb_commands(r);
         register_slab_commands(r);
+        register_cma_commands(r);
         return r;
     }();
     return registry;

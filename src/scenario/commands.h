@@ -193,6 +193,7 @@ void register_process_commands(CommandRegistry& r);  // process_commands.cpp
 void register_tool_commands(CommandRegistry& r);     // src/scenario/tool_commands.cpp
 void register_tlb_commands(CommandRegistry& r);      // tlb_commands.cpp
 void register_slab_commands(CommandRegistry& r);     // slab_commands.cpp
+void register_cma_commands(CommandRegistry& r);      // cma_commands.cpp
 
 // The closest candidate within a small edit distance, or "".
 std::string did_you_mean(std::string_view name, const std::vector<std::string>& candidates);
