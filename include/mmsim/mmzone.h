@@ -176,6 +176,21 @@ struct Zone {
     int pageset_high_max = 0;
     int pageset_batch = 0;
 
+    // Compaction (mm/compaction.c, src/mm/compaction.cpp): where the
+    // scanners resume (the cached pfns; [0] async, [1] sync), where a
+    // fresh pass starts, and deferral after failures (defer_compaction()).
+    Pfn compact_cached_free_pfn{0};
+    std::array<Pfn, 2> compact_cached_migrate_pfn{};
+    Pfn compact_init_migrate_pfn{0};
+    Pfn compact_init_free_pfn{0};
+    unsigned compact_considered = 0;
+    unsigned compact_defer_shift = 0;
+    int compact_order_failed = 0;
+    bool compact_blockskip_flush = false;
+    // Per pageblock, the kernel's PB_compact_skip bit: compaction found
+    // nothing to do there (isolation_suitable() skips it until reset).
+    std::vector<bool> pageblock_skip;
+
     // Counters.
     std::array<int64_t, NR_VM_ZONE_STAT_ITEMS> vm_stat{};
     std::array<uint64_t, NR_VM_NUMA_EVENT_ITEMS> vm_numa_event{};
@@ -223,6 +238,10 @@ struct PglistData {
     // and for a zone without managed pages, which is the general path's
     // case (managed_pages is fixed at boot, before these are filled).
     std::array<std::array<Zone*, MAX_NR_ZONES_LIMIT>, 2> preferred_zone{};
+    // kcompactd (mm/compaction.c): the order and zone a wakeup asked for.
+    int kcompactd_max_order = 0;
+    unsigned kcompactd_highest_zoneidx = 0;
+    bool proactive_compact_trigger = false;
     std::vector<int> cpus;  // CPUs local to this node
     int nr_zones = 0;       // 1 + index of the highest populated zone
 };

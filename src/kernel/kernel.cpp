@@ -7,6 +7,8 @@
 
 #include "fs/dcache.h"
 #include "kernel/task.h"
+#include "mm/cma.h"
+#include "mm/compaction.h"
 #include "mm/filemap.h"
 #include "mm/memmap.h"
 #include "mm/mm.h"
@@ -120,6 +122,8 @@ void Kernel::validate() const {
     validate_dcache(*this);
     validate_vmalloc(*this);
     validate_page_owner(*this);
+    validate_compaction(*this);
+    validate_cma(*this);
 }
 
 }  // namespace mmsim

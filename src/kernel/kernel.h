@@ -22,18 +22,19 @@
 
 namespace mmsim {
 
-class MemMap;          // src/mm/memmap.h
-struct ReclaimHooks;   // src/mm/page_alloc.h
-class PageTableStore;  // src/mm/pgtable.h
-class TaskTable;       // src/kernel/task.h
-class AnonVmaTable;    // src/mm/rmap.h
-class FileTable;       // src/mm/filemap.h
-struct CpuTlb;         // src/mm/tlb.h
-struct SlabState;      // src/mm/slub.h
-struct SuperBlock;     // src/fs/dcache.h
-struct ShrinkerList;   // src/mm/shrinker.h
-struct VmallocState;   // src/mm/vmalloc.h
-struct PageOwnerState; // src/mm/page_owner.h
+class MemMap;           // src/mm/memmap.h
+struct ReclaimHooks;    // src/mm/page_alloc.h
+class PageTableStore;   // src/mm/pgtable.h
+class TaskTable;        // src/kernel/task.h
+class AnonVmaTable;     // src/mm/rmap.h
+class FileTable;        // src/mm/filemap.h
+struct CpuTlb;          // src/mm/tlb.h
+struct SlabState;       // src/mm/slub.h
+struct SuperBlock;      // src/fs/dcache.h
+struct ShrinkerList;    // src/mm/shrinker.h
+struct VmallocState;    // src/mm/vmalloc.h
+struct PageOwnerState;  // src/mm/page_owner.h
+struct CmaState;        // src/mm/cma.h
 
 // Thrown when the simulated kernel panics ("Kernel panic - not syncing:
 // ..."); the run ends there, with the panic in the kernel log.
@@ -177,6 +178,9 @@ public:
     // page_owner=on: the records (page_owner_enabled below is the flag the
     // allocator tests).
     std::unique_ptr<PageOwnerState> page_owner;
+
+    // CMA areas (cma_init_reserved_areas); null without cma=.
+    std::unique_ptr<CmaState> cma;
 
     // Processes and their memory (the processes issue).
     std::unique_ptr<PageTableStore> page_tables;

@@ -157,6 +157,62 @@ std::optional<uint64_t> memblock_alloc_top_down(const Ranges& memory, const Rang
     return std::nullopt;
 }
 
+// memblock_alloc_range_nid() with memblock set bottom-up: the lowest
+// `pages`-long, `align`-aligned free run at or above `start`, below `limit`.
+// Runs do not cross from one node's memory to another's.
+std::optional<uint64_t> memblock_alloc_bottom_up(const Ranges& memory, const Ranges& reserved, uint64_t pages,
+                                                 uint64_t align, uint64_t start, uint64_t limit) {
+    for (const auto& r : subtract(memory, reserved)) {
+        uint64_t s = (std::max(r.start, start) + align - 1) / align * align;
+        uint64_t e = std::min(r.end, limit);
+        if (s < e && e - s >= pages) return s;
+    }
+    return std::nullopt;
+}
+
+// dma_contiguous_reserve(): the default CMA area of cma=SIZE, placed as
+// cma_declare_contiguous_nid() places an area with no fixed base. Its
+// size and base are aligned to a pageblock (CMA_MIN_ALIGNMENT_BYTES); the
+// limit is the end of directly mapped memory (max_pfn_mapped on x86-64,
+// the end of lowmem on i386). When memory reaches 4 GiB + size, memblock
+// is turned bottom-up for one allocation above 4 GiB (cma_alloc_mem(): the
+// area sits low in the node and stays out of DMA/DMA32); otherwise, or if
+// that fails, the usual top-down search takes the highest free run below
+// the limit. The area never crosses a node (memblock runs are per node).
+// Returns the area's pfns, or nothing (with the kernel's "Failed to
+// reserve" line) when it does not fit; the kernel boots on without it.
+std::optional<PfnRange> reserve_default_cma(const MachineDesc& d, const std::vector<Ranges>& node_mem,
+                                            const Ranges& reserved, uint64_t max_pfn,
+                                            std::vector<std::string>& log) {
+    const uint64_t align = pageblock_nr_pages;
+    uint64_t pages = (d.cma_bytes + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    pages = (pages + align - 1) / align * align;
+    const bool i386 = d.arch == ArchProfile::I386;
+    const uint64_t limit = i386 ? std::min(max_pfn, kI386MaxLowPfn) : max_pfn;
+    const uint64_t four_g = (4ull << 30) >> PAGE_SHIFT;
+    std::optional<uint64_t> at;
+    if (pages <= limit) {
+        // Node by node (memblock's runs end at node boundaries): the lowest
+        // run bottom-up, the highest top-down.
+        if (!i386 && limit >= four_g + pages)
+            for (const auto& m : node_mem) {
+                auto a = memblock_alloc_bottom_up(m, reserved, pages, align, four_g, limit);
+                if (a && (!at || *a < *at)) at = a;
+            }
+        if (!at)
+            for (const auto& m : node_mem) {
+                auto a = memblock_alloc_top_down(m, reserved, pages, align, limit);
+                if (a && (!at || *a > *at)) at = a;
+            }
+    }
+    if (!at) {
+        log.push_back(fmt::format("cma: Failed to reserve {} MiB", d.cma_bytes >> 20));
+        return std::nullopt;
+    }
+    log.push_back(fmt::format("cma: Reserved {} MiB at {:#018x}", d.cma_bytes >> 20, *at << PAGE_SHIFT));
+    return PfnRange{*at, *at + pages};
+}
+
 // Which node's CPUs are which: the lists the description gives, and the
 // CPUs nobody listed spread in order over the nodes that listed none.
 std::vector<std::vector<int>> assign_cpus(const MachineDesc& d, std::size_t nr_nodes) {
@@ -469,6 +525,16 @@ BootLayout resolve_profile(const MachineDesc& d) {
         reserved.push_back(p);
     }
     reserved = normalize(reserved);
+
+    // initmem_init() then dma_contiguous_reserve(): the CMA area, before
+    // the memory map is allocated (sparse_init() in paging_init()).
+    if (d.cma_bytes) {
+        if (auto area = reserve_default_cma(d, node_mem, reserved, max_pfn, out.cma_log)) {
+            out.cma.push_back(*area);
+            reserved.push_back(*area);
+            reserved = normalize(reserved);
+        }
+    }
 
     std::vector<uint64_t> memmap(d.nodes.size(), 0);
     if (d.reserve_memmap) {

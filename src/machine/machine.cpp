@@ -71,9 +71,9 @@ std::optional<uint64_t> parse_u64(std::string_view s) {
 
 // The keys of the boot line, for "did you mean".
 const std::vector<std::string_view>& boot_keys() {
-    static const std::vector<std::string_view> keys{"ram",        "cpus",          "nodes", "arch",
-                                                    "kernelcore", "movablecore",   "thp",   "kernel_image",
-                                                    "seed",       "reserve_memmap", "page_owner"};
+    static const std::vector<std::string_view> keys{
+        "ram", "cpus",         "nodes", "arch",           "kernelcore", "movablecore",
+        "thp", "kernel_image", "seed",  "reserve_memmap", "page_owner", "cma"};
     return keys;
 }
 
@@ -213,6 +213,12 @@ bool apply_boot_option(MachineDesc& desc, std::string_view key, std::string_view
         set_core(key, value, loc, desc.kernelcore_bytes, desc.kernelcore_percent);
     } else if (key == "movablecore") {
         set_core(key, value, loc, desc.movablecore_bytes, desc.movablecore_percent);
+    } else if (key == "cma") {
+        // cma=SIZE (kernel/dma/contiguous.c's early_cma()); the kernel's
+        // "@base-limit" suffix is not modelled.
+        auto size = parse_size(value);
+        if (!size) throw InputError(loc, fmt::format("cma: expected a size like 64M, got '{}'", value));
+        desc.cma_bytes = *size;
     } else if (key == "thp") {
         if (value != "always" && value != "madvise" && value != "never")
             throw InputError(loc, fmt::format("thp: expected always, madvise or never, got '{}'", value));

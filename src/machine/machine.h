@@ -113,6 +113,7 @@ struct MachineDesc {
     unsigned movablecore_percent = 0;     // movablecore=NN% (0: not given)
     std::string thp_enabled = "madvise";  // always | madvise | never
     bool page_owner = false;              // page_owner=on (mm/page_owner.c)
+    uint64_t cma_bytes = 0;               // cma= : the default CMA area's size (0: none)
     std::vector<BootSysctl> sysctls;      // applied in order after boot
     uint64_t seed = 0;
     TlbSpec tlb;
@@ -141,6 +142,10 @@ struct BootLayout {
     TlbSpec tlb;  // copied from the description
     // e820-style lines for the simulated kernel log ("BIOS-e820: [mem ...] usable").
     std::vector<std::string> firmware_log;
+    // The default CMA area dma_contiguous_reserve() took from memblock
+    // (empty without cma= or when it did not fit), and its log line.
+    std::vector<PfnRange> cma;
+    std::vector<std::string> cma_log;
 };
 
 // "DMA", "DMA32", "Normal", "HighMem", "Movable", "Device" (any case).
@@ -171,7 +176,7 @@ struct BootArg {
 MachineDesc machine_from_boot_args(const std::vector<BootArg>& args, const SourceLoc& where);
 // Applies one of the options a machine file's [boot] table and the boot
 // line share: kernel_image, reserve_memmap, kernelcore, movablecore (a size
-// or "NN%"), thp. Returns false for any other key; throws InputError at loc
+// or "NN%"), thp, cma. Returns false for any other key; throws InputError at loc
 // for a bad value.
 bool apply_boot_option(MachineDesc& desc, std::string_view key, std::string_view value, const SourceLoc& loc);
 // True for the keys machine_from_boot_args() takes (ram, cpus, ..., vm.*),

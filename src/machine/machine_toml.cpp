@@ -13,6 +13,7 @@
 //   [boot]
 //   kernelcore = "2G"
 //   thp = "always"
+//   cma = "64M"
 //   [sysctl]
 //   "vm.swappiness" = 10
 //
@@ -250,7 +251,7 @@ struct Parser {
     }
 
     void parse_boot(const toml::table& t) {
-        r.check_keys(t, {"kernel_image", "reserve_memmap", "kernelcore", "movablecore", "thp", "page_owner"},
+        r.check_keys(t, {"kernel_image", "reserve_memmap", "kernelcore", "movablecore", "thp", "page_owner", "cma"},
                      "[boot]");
         for (auto&& [k, v] : t) {
             std::string key(k.str());
@@ -267,8 +268,9 @@ struct Parser {
                 if (i->get() < 0) r.expected(v, key, "a size like \"2G\"");
                 text = std::to_string(i->get());
             } else {
-                text = r.get_string(
-                    v, key, key == "kernel_image" ? "a size like \"32M\"" : "a size like \"2G\" or \"50%\"");
+                text = r.get_string(v, key,
+                                    key == "kernel_image" || key == "cma" ? "a size like \"32M\""
+                                                                          : "a size like \"2G\" or \"50%\"");
             }
             apply_boot_option(d, key, text, r.at(v));
         }

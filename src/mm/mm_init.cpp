@@ -32,6 +32,8 @@
 #include <cstdlib>
 
 #include "fs/dcache.h"
+#include "mm/cma.h"
+#include "mm/compaction.h"
 #include "mm/khugepaged.h"
 #include "mm/memmap.h"
 #include "mm/mm.h"
@@ -136,6 +138,7 @@ void boot_log(Kernel& k, const BootLayout& layout) {
         else
             pr(line);
     }
+    for (const auto& line : layout.cma_log) pr(line);
     pr("Zone ranges:");
     for (unsigned i = 0; i < k.nr_zone_types(); i++) {
         uint64_t lo = UINT64_MAX, hi = 0;
@@ -274,13 +277,17 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
         }
     }
     uint64_t memmap = static_cast<uint64_t>(k->memmap_stat[NR_MEMMAP_BOOT_PAGES]);
-    k->kernel_reserved_pages = k->present_pages_total - k->totalram_pages -
-                               std::min(memmap, k->present_pages_total - k->totalram_pages);
+    // mem_init_print_info(): the CMA area is not yet the allocator's; it is
+    // counted apart from "reserved" (totalcma_pages).
+    const uint64_t cma_pages = cma_reserved_pages(*k);
+    k->kernel_reserved_pages = k->present_pages_total - k->totalram_pages - cma_pages -
+                               std::min(memmap, k->present_pages_total - k->totalram_pages - cma_pages);
     k->log.printk(0, LogLevel::Info,
-                  fmt::format("Memory: {}K/{}K available ({}K kernel code+data, {}K memmap, {}K reserved)",
+                  fmt::format("Memory: {}K/{}K available ({}K kernel code+data, {}K memmap, {}K reserved{})",
                               pages_to_kb(k->totalram_pages), pages_to_kb(k->present_pages_total),
                               desc.kernel_image_bytes >> 10, pages_to_kb(memmap),
-                              pages_to_kb(k->present_pages_total - k->totalram_pages)));
+                              pages_to_kb(k->present_pages_total - k->totalram_pages - cma_pages),
+                              cma_pages ? fmt::format(", {}K cma-reserved", pages_to_kb(cma_pages)) : ""));
 
     // mm_core_init()'s kmem_cache_init(): the slab allocator and the caches
     // the kernel creates at boot, while the CPUs still use the boot
@@ -296,6 +303,10 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
     // setup_per_cpu_pageset(), init_per_zone_wmark_min(), hugepage_init().
     setup_pcp_all(*k);
     start_vmstat_work(*k);
+    // cma_init_reserved_areas() (core_initcall) runs before
+    // init_per_zone_wmark_min() (postcore_initcall): the watermarks count
+    // the CMA pages; the pcp batch and high were set without them.
+    cma_init_reserved_areas(*k);
     init_per_zone_wmark_min(*k);
     if (hugepage_pmd_enabled(*k)) set_recommended_min_free_kbytes(*k);
 
@@ -313,6 +324,8 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
     if (desc.page_owner) init_page_owner(*k);
     // start_kernel()'s vfs_caches_init() and the root mount.
     vfs_caches_init(*k);
+    // kcompactd_init()'s part: the zones' compaction state.
+    compaction_init(*k);
 
     for (const auto& s : desc.sysctls) {
         std::string key = sysctl_vm_key(s.key);

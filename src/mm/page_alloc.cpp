@@ -611,6 +611,88 @@ void free_boot_range(Kernel& k, Zone& zone, uint64_t start, uint64_t end) {
     }
 }
 
+// ---- pageblock isolation (alloc_contig_range) ----------------------------------------
+
+void move_freepages_block_isolate(Kernel& k, Zone& zone, Pfn pfn, unsigned new_mt) {
+    PageView mm = k.mem_map->view();
+    const uint64_t start = pageblock_start(pfn.value);
+    const unsigned old_mt = get_pageblock_migratetype(zone, Pfn(start));
+    // A free buddy larger than a pageblock that holds this one (its head
+    // here or in an earlier pageblock) is taken off its list and freed
+    // again a pageblock at a time, each piece with its own pageblock's
+    // type (split_large_buddy()): the pieces of different types do not merge.
+    for (unsigned order = pageblock_order + 1; order < NR_PAGE_ORDERS; order++) {
+        uint64_t head = start & ~((uint64_t{1} << order) - 1);
+        if (head < zone.zone_start_pfn.value) break;
+        const Page& h = mm[head];
+        if (!h.test(PG_buddy) || h.order != order) continue;
+        unsigned hmt = h.mt;
+        del_page_from_free_list(mm, zone, head, order, hmt);
+        account_freepages(zone, -(int64_t{1} << order), hmt);
+        set_pageblock_migratetype(k, zone, Pfn(start), new_mt);
+        for (uint64_t p = head; p < head + (uint64_t{1} << order); p += pageblock_nr_pages)
+            free_one_page_impl(k, zone, p, pageblock_order, get_pageblock_migratetype(zone, Pfn(p)), false);
+        return;
+    }
+    // Leaving isolation: a whole free pageblock whose buddy is free and not
+    // isolated goes back through __free_one_page so the two merge
+    // (unset_migratetype_isolate()'s __putback_isolated_page()).
+    if (is_migrate_isolate(old_mt) && !is_migrate_isolate(new_mt)) {
+        const Page& h = mm[start];
+        if (h.test(PG_buddy) && h.order == pageblock_order && pageblock_order < MAX_PAGE_ORDER) {
+            uint64_t buddy = start ^ pageblock_nr_pages;
+            if (page_is_buddy(mm, zone.zone_start_pfn.value, zone.zone_end_pfn().value, buddy,
+                              pageblock_order) &&
+                !is_migrate_isolate(mm[buddy].mt)) {
+                del_page_from_free_list(mm, zone, start, pageblock_order, old_mt);
+                set_pageblock_migratetype(k, zone, Pfn(start), new_mt);
+                free_one_page_impl(k, zone, start, pageblock_order, new_mt, false);
+                return;
+            }
+        }
+    }
+    move_freepages_block(mm, zone, start, old_mt, new_mt);
+    set_pageblock_migratetype(k, zone, Pfn(start), new_mt);
+}
+
+// ---- taking a given free block (compaction, CMA) ------------------------------------
+
+bool isolate_free_page(Kernel& k, Zone& zone, Pfn pfn, unsigned order) {
+    PageView mm = k.mem_map->view();
+    unsigned mt = mm[pfn.value].mt;
+    if (!is_migrate_isolate(mt)) {
+        // Compaction must not take the last free pages the reserves need:
+        // the plain min mark (no boost) plus the block, counting CMA.
+        uint64_t mark = zone.watermark[WMARK_MIN] + (uint64_t{1} << order);
+        if (!zone_watermark_ok(zone, 0, mark, 0, ALLOC_CMA, zone.page_state(NR_FREE_PAGES))) return false;
+    }
+    del_page_from_free_list(mm, zone, pfn.value, order, mt);
+    account_freepages(zone, -(int64_t{1} << order), mt);
+    // A block of half a pageblock or more: its pageblocks become movable
+    // (only the mergeable types), with whatever else is free in them.
+    if (order >= pageblock_order - 1) {
+        uint64_t end = pfn.value + (uint64_t{1} << order) - 1;
+        for (uint64_t p = pfn.value; p < end; p += pageblock_nr_pages) {
+            unsigned bmt = get_pageblock_migratetype(zone, Pfn(p));
+            if (migratetype_is_mergeable(bmt) && bmt != MIGRATE_MOVABLE) {
+                move_freepages_block(mm, zone, pageblock_start(p), bmt, MIGRATE_MOVABLE);
+                set_pageblock_migratetype(k, zone, Pfn(p), MIGRATE_MOVABLE);
+            }
+        }
+    }
+    return true;
+}
+
+void split_page(Kernel& k, Pfn pfn, unsigned order) {
+    MemMap& mm = *k.mem_map;
+    for (uint64_t i = 0; i < (uint64_t{1} << order); i++) {
+        Page& p = mm[pfn.value + i];
+        p.order = 0;
+        p.mt = 0;
+        p.refcount = 1;
+    }
+}
+
 // ---- helpers -----------------------------------------------------------------------
 
 [[noreturn]] void pfn_in_no_zone(Pfn pfn) {

@@ -71,6 +71,23 @@ void free_pages_ok(Kernel& k, Zone& zone, Pfn pfn, unsigned order, bool to_tail 
 // with free buddies. Does not count pgfree.
 void free_one_page(Kernel& k, Zone& zone, Pfn pfn, unsigned order, unsigned migratetype);
 
+// __isolate_free_page(): takes the free block at pfn (PG_buddy, of this
+// order) off its list for compaction or CMA. Unless the pageblock is
+// isolated, refuses (returns false) when that would leave the zone below
+// its min watermark plus the block. Large blocks that leave a pageblock of
+// a fragile type become movable, as the kernel does.
+bool isolate_free_page(Kernel& k, Zone& zone, Pfn pfn, unsigned order);
+// move_freepages_block_isolate(): changes the type of the pageblock holding
+// pfn to new_mt (MIGRATE_ISOLATE to isolate it, its old type to undo) and
+// moves its free blocks to the new type's lists, splitting a free buddy
+// larger than a pageblock and, when leaving isolation, merging a free
+// pageblock with its free buddy. Isolated free pages leave NR_FREE_PAGES
+// (and NR_FREE_CMA) and come back with the type.
+void move_freepages_block_isolate(Kernel& k, Zone& zone, Pfn pfn, unsigned new_mt);
+// split_page(): makes a non-compound block of 2^order pages into 2^order
+// order-0 pages, each with one reference.
+void split_page(Kernel& k, Pfn pfn, unsigned order);
+
 inline unsigned get_pageblock_migratetype(const Zone& zone, Pfn pfn) {
     uint64_t first_block = zone.zone_start_pfn.value >> pageblock_order;
     return zone.pageblock_flags[(pfn.value >> pageblock_order) - first_block] & 0x7;
@@ -153,8 +170,6 @@ struct ReclaimHooks {
     std::function<void(Kernel&, Zone&, gfp_t, unsigned order, unsigned highest_zoneidx)> wake_kswapd;
     // try_to_free_pages(): direct reclaim; returns pages reclaimed.
     std::function<uint64_t(Kernel&, gfp_t, unsigned order, unsigned highest_zoneidx)> direct_reclaim;
-    // try_to_compact_pages(): returns a page if compaction produced one.
-    std::function<MaybePfn(Kernel&, gfp_t, unsigned order, unsigned alloc_flags)> direct_compact;
     // out_of_memory(): returns true if it made progress (killed something).
     std::function<bool(Kernel&, gfp_t, unsigned order)> out_of_memory;
     // vm.drop_caches: 1 page cache, 2 slab, 3 both (fs/drop_caches.c).

@@ -30,6 +30,7 @@
 
 #include <stdexcept>
 
+#include "mm/compaction.h"
 #include "mm/memmap.h"
 #include "mm/page_alloc.h"
 #include "mm/page_alloc_pcp.h"
@@ -340,22 +341,95 @@ bool should_reclaim_retry(Kernel& k, unsigned order, const AllocContext& ac, uns
     return false;
 }
 
+// __alloc_pages_direct_compact(): compact, then try the free lists again.
+MaybePfn alloc_pages_direct_compact(Kernel& k, gfp_t gfp, unsigned order, unsigned alloc_flags,
+                                    const AllocContext& ac, int prio, CompactResult* result) {
+    if (!order) return std::nullopt;
+    *result = try_to_compact_pages(k, gfp, order, alloc_flags, ac.highest_zoneidx, ac.nid,
+                                   (gfp & __GFP_THISNODE) != 0, prio);
+    if (*result == CompactResult::Skipped) return std::nullopt;
+    k.count_event(COMPACT_STALL);
+    // No capture here (see compaction.cpp): the block compaction freed is
+    // on the free lists.
+    if (auto page = get_page_from_freelist(k, gfp, order, alloc_flags, ac)) {
+        Zone& zone = pfn_zone(k, *page);
+        zone.compact_blockskip_flush = false;
+        compaction_defer_reset(zone, order, true);
+        k.count_event(COMPACT_SUCCESS);
+        return page;
+    }
+    k.count_event(COMPACT_FAIL);
+    return std::nullopt;
+}
+
+// compaction_zonelist_suitable(): would compaction in some zone have
+// enough free memory (counting what reclaim could free) to work with?
+bool compaction_zonelist_suitable(Kernel& k, const AllocContext& ac, unsigned order, unsigned alloc_flags) {
+    for (const ZoneRef& ref : *ac.zonelist) {
+        if (ref.zone_idx > ac.highest_zoneidx) continue;
+        const Zone& zone = *ref.zone;
+        if (!zone.managed()) continue;
+        // zone_reclaimable_pages() is 0 without an LRU: only free memory.
+        if (compaction_suitable(k, zone, order, ac.highest_zoneidx, alloc_flags)) return true;
+    }
+    return false;
+}
+
+// should_compact_retry(): after reclaim made progress, is another round of
+// compaction (at a higher priority) worth it?
+bool should_compact_retry(Kernel& k, const AllocContext& ac, unsigned order, unsigned alloc_flags,
+                          CompactResult result, int* prio, int* retries) {
+    if (!order) return false;
+    // Skipped for want of free targets: worth it if reclaim can help.
+    if (result == CompactResult::Skipped) return compaction_zonelist_suitable(k, ac, order, alloc_flags);
+    // Compaction made a block but the allocation lost it: retry a few
+    // times (a quarter as many for costly orders, which may fail).
+    if (result == CompactResult::Success) {
+        int max_retries = static_cast<int>(MAX_COMPACT_RETRIES);
+        if (order > PAGE_ALLOC_COSTLY_ORDER) max_retries /= 4;
+        if (++*retries <= max_retries) return true;
+    }
+    // Otherwise raise the priority, down to the lowest allowed.
+    int min_priority = order > PAGE_ALLOC_COSTLY_ORDER ? MIN_COMPACT_COSTLY_PRIORITY : MIN_COMPACT_PRIORITY;
+    if (*prio > min_priority) {
+        (*prio)--;
+        *retries = 0;
+        return true;
+    }
+    return false;
+}
+
 MaybePfn alloc_pages_slowpath(Kernel& k, gfp_t gfp, unsigned order, AllocContext& ac) {
     bool can_direct_reclaim = gfp & __GFP_DIRECT_RECLAIM;
     bool costly_order = order > PAGE_ALLOC_COSTLY_ORDER;
     auto& hooks = reclaim_hooks(k);
     int no_progress_loops = 0;
     uint64_t did_some_progress = 0;
+    // gfp_compaction_allowed(): compaction may need I/O.
+    const bool can_compact = (gfp & __GFP_IO) != 0;
+    CompactResult compact_result = CompactResult::Skipped;
+    int compact_priority = DEF_COMPACT_PRIORITY;
+    int compaction_retries = 0;
 
     unsigned alloc_flags = gfp_to_alloc_flags(k, gfp, order);
     if (alloc_flags & ALLOC_KSWAPD) wake_all_kswapds(k, order, gfp, ac);
     if (auto page = get_page_from_freelist(k, gfp, order, alloc_flags, ac)) return page;
 
-    // Costly or unmovable high-order requests try compaction before reclaim.
-    if (can_direct_reclaim && (costly_order || (order > 0 && ac.migratetype != MIGRATE_MOVABLE)) &&
-        hooks.direct_compact) {
-        if (auto page = hooks.direct_compact(k, gfp, order, alloc_flags)) return page;
-        if (costly_order && (gfp & __GFP_NORETRY)) goto nopage;
+    // Costly or unmovable high-order requests try (async) compaction
+    // before reclaim, unless they may ignore the watermarks anyway.
+    if (can_direct_reclaim && can_compact &&
+        (costly_order || (order > 0 && ac.migratetype != MIGRATE_MOVABLE)) &&
+        !((gfp & __GFP_MEMALLOC) && !(gfp & __GFP_NOMEMALLOC))) {
+        if (auto page = alloc_pages_direct_compact(k, gfp, order, alloc_flags, ac, INIT_COMPACT_PRIORITY,
+                                                   &compact_result))
+            return page;
+        if (costly_order && (gfp & __GFP_NORETRY)) {
+            // Whole pageblocks that compaction could not even try for:
+            // reclaim will not make them.
+            if (compact_result == CompactResult::Skipped || compact_result == CompactResult::Deferred)
+                goto nopage;
+            compact_priority = INIT_COMPACT_PRIORITY;
+        }
     }
 
     for (;;) {
@@ -373,12 +447,20 @@ MaybePfn alloc_pages_slowpath(Kernel& k, gfp_t gfp, unsigned order, AllocContext
             k.count_event(ALLOCSTALL_NORMAL, 1);
             if (auto page = get_page_from_freelist(k, gfp, order, alloc_flags, ac)) return page;
         }
-        if (hooks.direct_compact) {
-            if (auto page = hooks.direct_compact(k, gfp, order, alloc_flags)) return page;
+        if (can_direct_reclaim) {
+            if (auto page = alloc_pages_direct_compact(k, gfp, order, alloc_flags, ac, compact_priority,
+                                                       &compact_result))
+                return page;
         }
         if (gfp & __GFP_NORETRY) goto nopage;
-        if (costly_order && !(gfp & __GFP_RETRY_MAYFAIL)) goto nopage;
+        if (costly_order && (!can_compact || !(gfp & __GFP_RETRY_MAYFAIL))) goto nopage;
         if (should_reclaim_retry(k, order, ac, alloc_flags, did_some_progress > 0, &no_progress_loops))
+            continue;
+        // Compaction needs free memory; without reclaim progress another
+        // round would find the same.
+        if (did_some_progress > 0 && can_compact &&
+            should_compact_retry(k, ac, order, alloc_flags, compact_result, &compact_priority,
+                                 &compaction_retries))
             continue;
 
         bool oom_progress = false;

@@ -11,6 +11,7 @@
 //   /proc/sys/kernel/osrelease                                  reads beside them
 //   /proc/sys/vm/<name>      every vm sysctl, routed to src/proc/sysctl.cpp
 //   /sys/kernel/mm/transparent_hugepage/{enabled,defrag,hpage_pmd_size}
+//   /sys/kernel/debug/extfrag/{extfrag_index,unusable_index}
 //
 // Directories are whatever the paths imply. Errors are the ones a program
 // would get from open(2)/read(2)/write(2): ENOENT for no such path, ENOTDIR
@@ -88,6 +89,8 @@ const std::vector<FileEntry>& fixed_files() {
             {"/proc/vmstat", 0444, render_vmstat, nullptr},
             {"/sys/kernel/debug/page_owner", 0400, render_page_owner, nullptr, page_owner_exists},
             {"/proc/zoneinfo", 0444, render_zoneinfo, nullptr},
+            {"/sys/kernel/debug/extfrag/extfrag_index", 0444, render_extfrag_index, nullptr},
+            {"/sys/kernel/debug/extfrag/unusable_index", 0444, render_unusable_index, nullptr},
         };
         for (const SysfsFile& f : thp_sysfs_files())
             v.push_back({std::string(THP_DIR) + "/" + f.name, f.mode, f.show, f.store});

@@ -22,6 +22,9 @@ std::string render_zoneinfo(const Kernel& k);
 std::string render_buddyinfo(const Kernel& k);
 std::string render_pagetypeinfo(const Kernel& k);
 std::string render_vmstat(const Kernel& k);
+// mm/vmstat.c: debugfs extfrag/unusable_index and extfrag/extfrag_index
+std::string render_unusable_index(const Kernel& k);
+std::string render_extfrag_index(const Kernel& k);
 // mm/slab_common.c
 std::string render_slabinfo(const Kernel& k);
 // fs/dcache.c, fs/inode.c: /proc/sys/fs/dentry-state, inode-nr, inode-state

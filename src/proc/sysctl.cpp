@@ -38,6 +38,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "mm/compaction.h"
 #include "mm/khugepaged.h"
 #include "mm/page_alloc.h"
 
@@ -192,7 +193,8 @@ std::vector<Entry> build_table() {
         t.push_back(e);
     }
     t.push_back(int_entry("compact_unevictable_allowed", 0, 1, VM(compact_unevictable_allowed)));
-    t.push_back(int_entry("compaction_proactiveness", 0, 100, VM(compaction_proactiveness)));
+    t.push_back(with_after(int_entry("compaction_proactiveness", 0, 100, VM(compaction_proactiveness)),
+                           [](Kernel& k) { compaction_proactiveness_changed(k); }));
     t.push_back(int_entry("defrag_mode", 0, 1, VM(defrag_mode)));
     t.push_back(with_after(ulong_entry("dirty_background_bytes", 1, VM(dirty_background_bytes)),
                            [](Kernel& k) { k.vm.dirty_background_ratio = 0; }));

@@ -349,6 +349,7 @@ const CommandRegistry& builtin_registry() {
         register_slab_commands(r);
         register_fs_commands(r);
         register_vmalloc_commands(r);
+        register_cma_commands(r);
         return r;
     }();
     return registry;

@@ -195,6 +195,7 @@ void register_tlb_commands(CommandRegistry& r);      // tlb_commands.cpp
 void register_slab_commands(CommandRegistry& r);     // slab_commands.cpp
 void register_fs_commands(CommandRegistry& r);       // fs_commands.cpp
 void register_vmalloc_commands(CommandRegistry& r);  // vmalloc_commands.cpp
+void register_cma_commands(CommandRegistry& r);      // cma_commands.cpp
 
 // The closest candidate within a small edit distance, or "".
 std::string did_you_mean(std::string_view name, const std::vector<std::string>& candidates);

@@ -127,6 +127,12 @@ public:
     std::map<std::string, std::vector<PageBlock>>& page_handles() { return m_handles; }
     // Objects from kmem_cache_alloc and kmalloc, by their as= name.
     std::map<std::string, std::vector<uint64_t>>& object_handles() { return m_objects; }
+    // Ranges from cma_alloc (first pfn, pages), by their as= name.
+    struct CmaRange {
+        Pfn pfn;
+        uint64_t count = 0;
+    };
+    std::map<std::string, std::vector<CmaRange>>& cma_handles() { return m_cma; }
 
     // ---- output -----------------------------------------------------------------
     std::ostream& out() { return m_out; }
@@ -151,6 +157,7 @@ private:
     std::map<std::string, std::string> m_vars;
     std::map<std::string, std::vector<PageBlock>> m_handles;
     std::map<std::string, std::vector<uint64_t>> m_objects;
+    std::map<std::string, std::vector<CmaRange>> m_cma;
     std::map<std::string, std::string> m_file_cache;
     int m_failures = 0;
     int m_event_depth = 0;
