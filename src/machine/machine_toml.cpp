@@ -251,8 +251,9 @@ struct Parser {
     }
 
     void parse_boot(const toml::table& t) {
-        r.check_keys(t, {"kernel_image", "reserve_memmap", "kernelcore", "movablecore", "thp", "page_owner", "cma"},
-                     "[boot]");
+        r.check_keys(
+            t, {"kernel_image", "reserve_memmap", "kernelcore", "movablecore", "thp", "page_owner", "cma"},
+            "[boot]");
         for (auto&& [k, v] : t) {
             std::string key(k.str());
             if (is_explicit() && key != "thp" && key != "page_owner")
