@@ -6,6 +6,7 @@
 
 #include "base/text.h"
 #include "mm/filemap.h"
+#include "mm/page.h"
 #include "mm/page_alloc.h"
 #include "mm/shrinker.h"
 #include "mm/slub.h"
@@ -15,13 +16,6 @@ namespace mmsim {
 namespace {
 
 SuperBlock& sb_of(Kernel& k) { return *k.sb; }
-
-// The node whose memory holds an object (its LRU list).
-int object_node(Kernel& k, const SlabObject& o) {
-    if (!o) return 0;
-    Zone* z = k.page_zone(Pfn{(o.address() - PAGE_OFFSET) >> PAGE_SHIFT});
-    return z ? z->node : 0;
-}
 
 std::string child_path(const Dentry& parent, const std::string& name) {
     const std::string& p = parent.inode->path;
@@ -74,6 +68,12 @@ Dentry* dentry_kill(Kernel& k, Dentry& d) {
 }
 
 }  // namespace
+
+int object_node(Kernel& k, const SlabObject& o) {
+    if (!o) return 0;
+    Zone* z = k.page_zone(virt_to_pfn(o.address()));
+    return z ? z->node : 0;
+}
 
 void vfs_caches_init(Kernel& k) {
     k.sb = std::make_unique<SuperBlock>();

@@ -99,6 +99,10 @@ struct SuperBlock {
 
 // ---- dcache.cpp -------------------------------------------------------------
 
+// The node whose memory holds a cached object (which LRU it joins); 0 for
+// an uncharged one.
+int object_node(Kernel& k, const SlabObject& o);
+
 // vfs_caches_init(): the root's dentry and inode; sets the drop_caches hook.
 void vfs_caches_init(Kernel& k);
 // A path walk (link_path_walk + lookup_fast/lookup_slow): finds or creates

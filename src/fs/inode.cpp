@@ -52,9 +52,7 @@ VfsInode& iget(Kernel& k, const std::string& path, bool dir, int node) {
     // alloc_inode(): ext4_alloc_inode takes it from ext4_inode_cache on
     // the node of the allocating CPU, like the dentry that names it.
     ino->obj = SlabObject::alloc(k, &SlabState::ext4_inode_cache);
-    ino->node = node;
-    if (ino->obj)
-        if (Zone* z = k.page_zone(Pfn{(ino->obj.address() - PAGE_OFFSET) >> PAGE_SHIFT})) ino->node = z->node;
+    ino->node = ino->obj ? object_node(k, ino->obj) : node;
     VfsInode& ref = *ino;
     sb.inodes.emplace(path, std::move(ino));
     return ref;
