@@ -221,6 +221,10 @@ public:
     void validate() const;
     // When true, tests and `--check` validate after every operation.
     bool debug_vm = false;
+    // debug_vm's allocator check walks the whole machine, so it runs once
+    // per `debug_vm_stride` allocations and frees (debug_check_page_alloc).
+    uint64_t debug_vm_ops = 0;
+    uint64_t debug_vm_stride = 1;
     // page_owner=on (src/mm/page_owner.h). Beside debug_vm: the allocator's
     // fast paths test both with one branch.
     bool page_owner_enabled = false;

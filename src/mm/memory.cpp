@@ -45,7 +45,6 @@
 #include <algorithm>
 #include <map>
 #include <stdexcept>
-#include <unordered_map>
 
 #include "kernel/task.h"
 #include "mm/filemap.h"
@@ -536,8 +535,13 @@ void flush_tlb_range(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end, bool
 void validate_vm(const Kernel& kc) {
     Kernel& k = const_cast<Kernel&>(kc);  // walks read only; the walker is shared with writers
     auto fail = [](const std::string& what) { throw std::logic_error("vm: " + what); };
-    std::unordered_map<uint64_t, int> maps;           // pfn -> entries seen
-    std::unordered_map<uint64_t, int> writable_anon;  // pfn -> writable entries
+    // Each mapped pfn once (a bitmap over the memmap dedupes), and the
+    // number of entries seen. Per pfn, rmap finds at most the entries that
+    // map it; requiring that it finds exactly mapcount of them, and that
+    // the entries add up to the sum of the mapcounts, makes entries ==
+    // mapcount hold for every pfn without counting per pfn.
+    std::vector<uint64_t> mapped, seen_bits((k.mem_map->max_pfn() + 63) / 64);
+    int64_t entries = 0;
     std::vector<const MmStruct*> seen;
     int64_t tables = 0;
     k.tasks->for_each([&](const Task& t) {
@@ -560,8 +564,15 @@ void validate_vm(const Kernel& kc) {
                 }
                 Pfn pfn = pte_pfn(e);
                 const Page& p = page_of(k, pfn);
-                maps[pfn.value]++;
-                if (p.test(PG_anon) && pte_write(e)) writable_anon[pfn.value]++;
+                entries++;
+                uint64_t& w = seen_bits[pfn.value / 64];
+                uint64_t bit = uint64_t{1} << (pfn.value % 64);
+                if (!(w & bit)) {
+                    w |= bit;
+                    mapped.push_back(pfn.value);
+                }
+                if (p.test(PG_anon) && pte_write(e) && p.mapcount > 1)
+                    fail("anonymous page writable while shared");
                 rss[counter_for(p, v->vm_file)]++;
             });
         }
@@ -588,12 +599,10 @@ void validate_vm(const Kernel& kc) {
     int64_t nr_pt = k.global_node_page_state(NR_PAGE_TABLE_PAGES);
     if (nr_pt != tables)
         fail("NR_PAGETABLE " + std::to_string(nr_pt) + " != tables " + std::to_string(tables));
-    int64_t anon_mapped = 0, file_mapped = 0;
-    for (auto& [pfn, n] : maps) {
+    int64_t anon_mapped = 0, file_mapped = 0, mapcounts = 0;
+    for (uint64_t pfn : mapped) {
         const Page& p = page_of(k, Pfn(pfn));
-        if (p.mapcount != n)
-            fail("pfn " + std::to_string(pfn) + " mapcount " + std::to_string(p.mapcount) + " but " +
-                 std::to_string(n) + " entries");
+        mapcounts += p.mapcount;
         if (p.test(PG_anon))
             anon_mapped++;
         else
@@ -604,10 +613,13 @@ void validate_vm(const Kernel& kc) {
             const uint64_t* e = pte_lookup(k, *v.vm_mm, addr);
             if (e && pte_present(*e) && !pte_special(*e) && pte_pfn(*e).value == pfn) found++;
         });
-        if (found != n) fail("rmap finds " + std::to_string(found) + " of " + std::to_string(n) + " entries");
+        if (found != p.mapcount)
+            fail("pfn " + std::to_string(pfn) + " mapcount " + std::to_string(p.mapcount) +
+                 " but rmap finds " + std::to_string(found) + " entries");
     }
-    for (auto& [pfn, n] : writable_anon)
-        if (n > 1 || page_of(k, Pfn(pfn)).mapcount > 1) fail("anonymous page writable while shared");
+    if (mapcounts != entries)
+        fail("page tables hold " + std::to_string(entries) + " entries but the pages' mapcounts add up to " +
+             std::to_string(mapcounts));
     if (k.global_node_page_state(NR_ANON_PAGES) != anon_mapped)
         fail("NR_ANON_MAPPED differs from mapped anon pages");
     if (k.global_node_page_state(NR_MAPPED) != file_mapped)

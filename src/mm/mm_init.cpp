@@ -191,6 +191,7 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
         for (const auto& z : g.zones) max_pfn = std::max(max_pfn, z.start_pfn + z.spanned);
     }
     k->mem_map = std::make_unique<MemMap>(max_pfn);
+    k->debug_vm_stride = std::max<uint64_t>(1, max_pfn >> 12);
     MemMap& mm = *k->mem_map;
 
     // free_area_init(): nodes and zones.

@@ -725,12 +725,75 @@ uint64_t int_sqrt(uint64_t x) {
         if (!(ok)) throw std::logic_error(std::string("page_alloc invariant: ") + (what)); \
     } while (0)
 
+namespace {
+
+struct FreeSpan {
+    uint64_t start, end;
+    bool pcp;
+};
+
+// No two free or pcp blocks of a zone overlap, and none holds a page that
+// boot marked as a hole or reserved. Only boot sets PG_hole and
+// PG_reserved, and only inside the layout's holes and memblock.reserved
+// ranges, so those ranges are the only places to look; a reserved range
+// may be free legitimately where CMA activation cleared the flag, so
+// there the descriptors themselves are read (CMA wrote them already).
+void check_free_spans(const Kernel& k, const Zone& zone, const std::string& zn,
+                      std::vector<FreeSpan>& spans) {
+    std::sort(spans.begin(), spans.end(),
+              [](const FreeSpan& a, const FreeSpan& b) { return a.start < b.start; });
+    for (std::size_t i = 1; i < spans.size(); i++) {
+        const FreeSpan &a = spans[i - 1], &b = spans[i];
+        check(
+            a.end <= b.start,
+            fmt::format("{}: pfn {:#x} {}", zn, b.start,
+                        a.pcp || b.pcp ? "both free and on a pcp list (or on two pcp lists)" : "free twice"));
+    }
+    // The first span that ends after pfn.
+    auto from = [&](uint64_t pfn) {
+        return std::upper_bound(spans.begin(), spans.end(), pfn,
+                                [](uint64_t v, const FreeSpan& s) { return v < s.end; });
+    };
+    const MemMap& mm = *k.mem_map;
+    uint64_t zs = zone.zone_start_pfn.value, ze = zone.zone_end_pfn().value;
+    for (const auto& g : k.layout.nodes) {
+        if (g.id != zone.node) continue;
+        // Holes: the zone's span outside the node's memory.
+        uint64_t cur = zs;
+        auto no_span_in = [&](uint64_t lo, uint64_t hi) {
+            auto it = from(lo);
+            check(it == spans.end() || it->start >= hi,
+                  fmt::format("{}: hole pfn {:#x} is free", zn,
+                              std::max(lo, it == spans.end() ? lo : it->start)));
+        };
+        for (const auto& m : g.memory) {
+            if (cur < std::min(m.start, ze)) no_span_in(cur, std::min(m.start, ze));
+            cur = std::max(cur, m.end);
+        }
+        if (cur < ze) no_span_in(cur, ze);
+        for (const auto& r : g.reserved) {
+            uint64_t lo = std::max(r.start, zs), hi = std::min(r.end, ze);
+            for (auto it = from(lo); lo < hi && it != spans.end() && it->start < hi; ++it)
+                for (uint64_t p = std::max(lo, it->start); p < std::min(hi, it->end); p++)
+                    check(!mm[p].test(PG_reserved) && !mm[p].test(PG_hole),
+                          fmt::format("{}: reserved pfn {:#x} is free", zn, p));
+        }
+    }
+}
+
+}  // namespace
+
 void validate_page_alloc(const Kernel& k) {
     const MemMap& mm = *k.mem_map;
     for (const auto& node : k.nodes) {
         for (const auto& zone : node.node_zones) {
             std::string zn = fmt::format("node {} zone {}", zone.node, zone_kind_name(zone.kind));
-            std::vector<bool> seen(zone.spanned_pages, false);
+            // Every free and pcp block as [start, end), to check afterwards
+            // that no two overlap and that none covers a hole or reserved
+            // memory. Done by intervals, not page by page: the descriptors
+            // inside a free block are usually memory the host has never
+            // handed out, and reading them would make it do so.
+            std::vector<FreeSpan> spans;
             int64_t free_pages = 0, free_blocks = 0, free_cma = 0;
             uint64_t free_highatomic = 0;
             for (unsigned order = 0; order < NR_PAGE_ORDERS; order++) {
@@ -751,13 +814,7 @@ void validate_page_alloc(const Kernel& k) {
                               fmt::format("{}: pfn {:#x} misaligned for order {}", zn, p, order));
                         check(zone.spans(Pfn(p)) && zone.spans(Pfn(p + (uint64_t{1} << order) - 1)),
                               fmt::format("{}: block {:#x} order {} outside the zone", zn, p, order));
-                        for (uint64_t i = 0; i < (uint64_t{1} << order); i++) {
-                            uint64_t off = p + i - zone.zone_start_pfn.value;
-                            check(!seen[off], fmt::format("{}: pfn {:#x} free twice", zn, p + i));
-                            seen[off] = true;
-                            check(!mm[p + i].test(PG_reserved) && !mm[p + i].test(PG_hole),
-                                  fmt::format("{}: reserved pfn {:#x} is free", zn, p + i));
-                        }
+                        spans.push_back({p, p + (uint64_t{1} << order), false});
                         if (order < MAX_PAGE_ORDER) {
                             uint64_t b = p ^ (uint64_t{1} << order);
                             bool buddy_free =
@@ -820,18 +877,16 @@ void validate_page_alloc(const Kernel& k) {
                         check(mm[p].order == order, zn + ": pcp page of the wrong order");
                         check(i >= NR_LOWORDER_PCP_LISTS || mm[p].mt == i % MIGRATE_PCPTYPES,
                               zn + ": pcp page on the wrong migratetype's list");
-                        for (uint64_t j = 0; j < (uint64_t{1} << order); j++) {
-                            uint64_t off = p + j - zone.zone_start_pfn.value;
-                            check(off < seen.size() && !seen[off],
-                                  fmt::format("{}: pfn {:#x} both free and on a pcp list", zn, p + j));
-                            seen[off] = true;
-                        }
+                        check(zone.spans(Pfn(p)) && zone.spans(Pfn(p + (uint64_t{1} << order) - 1)),
+                              fmt::format("{}: pcp block {:#x} outside the zone", zn, p));
+                        spans.push_back({p, p + (uint64_t{1} << order), true});
                         count += int64_t{1} << order;
                     }
                 }
                 check(count == pcp.count, zn + ": pcp count disagrees with its lists");
                 pcp_total += count;
             }
+            check_free_spans(k, zone, zn, spans);
             check(free_pages + pcp_total <= static_cast<int64_t>(zone.managed_pages),
                   zn + ": more free pages than managed pages");
         }
@@ -839,5 +894,11 @@ void validate_page_alloc(const Kernel& k) {
 }
 
 #undef check
+
+void debug_check_page_alloc(Kernel& k) {
+    if (++k.debug_vm_ops < k.debug_vm_stride) return;
+    k.debug_vm_ops = 0;
+    validate_page_alloc(k);
+}
 
 }  // namespace mmsim

@@ -193,6 +193,14 @@ void show_mem(Kernel& k);
 // Validates every zone's free lists and counters (the buddy invariants of
 // DESIGN.md section 10). Throws std::logic_error.
 void validate_page_alloc(const Kernel& k);
+// debug_vm's check after an allocation or a free. A full walk costs about
+// as many steps as the machine has pages, so it runs once every
+// k.debug_vm_stride operations, a stride that grows with the machine
+// (one step in 4096 pages, at least 1): a machine of up to 16 MiB is checked
+// after every operation, an 8 GiB one every 512, and the checking work stays
+// about 4096 steps per operation whatever the size. Kernel::validate() still
+// walks everything whenever a test or a scenario command asks.
+void debug_check_page_alloc(Kernel& k);
 
 }  // namespace mmsim
 

@@ -581,7 +581,7 @@ inline void prep_new_page(Kernel& k, uint64_t pfn, unsigned order, gfp_t gfp) {
     if (page) [[likely]]
         prep_new_page(k, page->value, order, gfp);
     if (k.debug_vm) [[unlikely]]
-        validate_page_alloc(k);
+        debug_check_page_alloc(k);
     return page;
 }
 
@@ -622,7 +622,7 @@ void free_pages_general(Kernel& k, Pfn pfn, unsigned order) {
         if (mt >= MIGRATE_PCPTYPES) [[unlikely]] {
             if (mt == MIGRATE_ISOLATE) {
                 free_isolated_page(k, zone, pfn, order);
-                if (k.debug_vm) validate_page_alloc(k);
+                if (k.debug_vm) debug_check_page_alloc(k);
                 return;
             }
             mt = MIGRATE_MOVABLE;
@@ -630,7 +630,7 @@ void free_pages_general(Kernel& k, Pfn pfn, unsigned order) {
         free_frozen_page_commit(k, zone, zone.pcp[k.current_cpu], pfn, order, mt);
     }
     if (k.debug_vm) [[unlikely]]
-        validate_page_alloc(k);
+        debug_check_page_alloc(k);
 }
 
 ReclaimHooks& reclaim_hooks(Kernel& k) { return *k.hooks; }

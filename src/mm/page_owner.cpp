@@ -109,12 +109,12 @@ void reset_page_owner_slow(Kernel& k, Pfn pfn, unsigned order) {
 
 void alloc_debug_hooks(Kernel& k, Pfn pfn, unsigned order, gfp_t gfp) {
     set_page_owner(k, pfn, order, gfp);
-    if (k.debug_vm) validate_page_alloc(k);
+    if (k.debug_vm) debug_check_page_alloc(k);
 }
 
 void free_debug_hooks(Kernel& k, Pfn pfn, unsigned order) {
     reset_page_owner(k, pfn, order);
-    if (k.debug_vm) validate_page_alloc(k);
+    if (k.debug_vm) debug_check_page_alloc(k);
 }
 
 PageOwnerSite::PageOwnerSite(Kernel& k, std::string frame) : m_state(k.page_owner.get()) {

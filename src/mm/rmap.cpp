@@ -3,6 +3,7 @@
 #include "mm/rmap.h"
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 
 #include "mm/filemap.h"
@@ -174,16 +175,28 @@ std::size_t rmap_walk(Kernel& k, Pfn pfn, const std::function<void(Vma&, uint64_
         visited++;
         if (off < vma.pages()) fn(vma, vma.vm_start + (static_cast<uint64_t>(off) << PAGE_SHIFT));
     };
+    // fn may not change the set of areas, but the walk works on a copy to
+    // be safe; a handful of areas (the common case) are copied to the
+    // stack rather than the heap.
+    auto walk = [&](auto first, auto last, std::size_t n) {
+        std::array<Vma*, 16> small;
+        std::vector<Vma*> big;
+        Vma** vmas = small.data();
+        if (n > small.size()) {
+            big.resize(n);
+            vmas = big.data();
+        }
+        std::copy(first, last, vmas);
+        for (std::size_t i = 0; i < n; i++) visit(*vmas[i]);
+    };
     if (p.test(PG_anon)) {
         AnonVma* av = k.anon_vmas->get(p.mapping);
         if (!av) return 0;
-        std::vector<Vma*> vmas = av->vmas;  // fn may not change the set, but be safe
-        for (Vma* v : vmas) visit(*v);
+        walk(av->vmas.begin(), av->vmas.end(), av->vmas.size());
     } else if (p.mapping) {
         AddressSpace* as = k.files->mapping(p.mapping);
         if (!as) return 0;
-        std::vector<Vma*> vmas(as->i_mmap.begin(), as->i_mmap.end());
-        for (Vma* v : vmas) visit(*v);
+        walk(as->i_mmap.begin(), as->i_mmap.end(), as->i_mmap.size());
     }
     return visited;
 }
