@@ -1,7 +1,9 @@
 // The kernel's counters, in Linux 6.18's order and with its /proc names.
 //
 // Generated once from a 6.18 host's /proc/vmstat (x86-64, no CMA): every
-// name below appears there, in this order. Each list is an X-macro so that
+// name below appears there, in this order, except cma_alloc_success and
+// cma_alloc_fail (CONFIG_CMA; vmstat_text puts them after the hugetlb
+// events), which /proc/vmstat shows only on a machine with a CMA area. Each list is an X-macro so that
 // enums and name tables cannot drift apart; renderers walk the tables and
 // print, which keeps them flat (DESIGN.md section 3, rule 1).
 //
@@ -173,6 +175,8 @@
     X(COMPACT_DAEMON_FREE_SCANNED, "compact_daemon_free_scanned") \
     X(HTLB_BUDDY_ALLOC_SUCCESS, "htlb_buddy_alloc_success") \
     X(HTLB_BUDDY_ALLOC_FAIL, "htlb_buddy_alloc_fail") \
+    X(CMA_ALLOC_SUCCESS, "cma_alloc_success") \
+    X(CMA_ALLOC_FAIL, "cma_alloc_fail") \
     X(UNEVICTABLE_PGS_CULLED, "unevictable_pgs_culled") \
     X(UNEVICTABLE_PGS_SCANNED, "unevictable_pgs_scanned") \
     X(UNEVICTABLE_PGS_RESCUED, "unevictable_pgs_rescued") \

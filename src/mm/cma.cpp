@@ -52,6 +52,11 @@
 //           "cma: __cma_alloc: reserved: alloc failed, req-size: N pages,
 //           ret: -16" with the area's free runs.
 //   cma_release() frees each page and clears the bits.
+//   counting Every cma_alloc() that got past its argument checks counts one
+//           vmstat event, cma_alloc_success or cma_alloc_fail, and adds
+//           its page count to the area's nr_pages_succeeded or
+//           nr_pages_failed; cma_release() adds to nr_pages_released.
+//           mm/cma_sysfs.c shows them per area (src/proc/cma_sysfs.cpp).
 //
 // Not modelled: clean page-cache pages are reclaimed rather than migrated
 // by the kernel (reclaim_clean_pages_from_list()); here every movable page
@@ -280,6 +285,8 @@ Result<Pfn> cma_alloc(Kernel& k, CmaArea& cma, uint64_t count, unsigned align, b
     if (nbits <= maxno) {
         uint64_t start = 0;
         for (;;) {
+            // Fewer pages left than asked for: no position can work.
+            if (count > cma.available_count) break;
             // bitmap_find_next_zero_area_off(): the first run of nbits
             // clear bits at or after start whose index + offset is a
             // multiple of mask + 1.
@@ -332,6 +339,14 @@ Result<Pfn> cma_alloc(Kernel& k, CmaArea& cma, uint64_t count, unsigned align, b
         pr(LogLevel::Info, "cma: range 0: " + runs);
         pr(LogLevel::Info, fmt::format("cma: => {} free of {} total pages", cma.available_count, cma.count));
     }
+    // One event per call; the area's sysfs counters in pages.
+    if (ret) {
+        k.count_event(CMA_ALLOC_SUCCESS);
+        cma.nr_pages_succeeded += count;
+    } else {
+        k.count_event(CMA_ALLOC_FAIL);
+        cma.nr_pages_failed += count;
+    }
     return ret;
 }
 
@@ -342,6 +357,7 @@ bool cma_release(Kernel& k, CmaArea& cma, Pfn pfn, uint64_t count) {
     uint64_t nbits = (count + (uint64_t{1} << cma.order_per_bit) - 1) >> cma.order_per_bit;
     std::fill_n(cma.bitmap.begin() + static_cast<std::ptrdiff_t>(first), nbits, uint8_t{0});
     cma.available_count += count;
+    cma.nr_pages_released += count;  // cma_sysfs_account_release_pages()
     return true;
 }
 

@@ -25,6 +25,12 @@ struct CmaArea {
     uint64_t available_count = 0;
     int nid = 0;
     bool active = false;  // cma_activate_area() succeeded
+    // mm/cma_sysfs.c's counters, in pages: what cma_alloc() handed out,
+    // what it was asked for and could not give, what cma_release() took
+    // back (/sys/kernel/mm/cma/<name>/alloc_pages_success, ...).
+    uint64_t nr_pages_succeeded = 0;
+    uint64_t nr_pages_failed = 0;
+    uint64_t nr_pages_released = 0;
 };
 
 struct CmaState {
@@ -55,11 +61,15 @@ Result<void> alloc_contig_range(Kernel& k, uint64_t start, uint64_t end);
 void free_contig_range(Kernel& k, uint64_t pfn, uint64_t nr_pages);
 
 // cma_alloc(): `count` pages aligned to 2^align pages from the area, trying
-// each free aligned position of the bitmap in turn while the range is busy.
-// Logs the kernel's failure lines unless no_warn.
+// each free aligned position of the bitmap in turn while the range is busy
+// (and giving up at once when the area has fewer than `count` pages not
+// handed out). Logs the kernel's failure lines unless no_warn. Counts the
+// vmstat event cma_alloc_success or cma_alloc_fail (one per call) and the
+// area's nr_pages_succeeded or nr_pages_failed (`count` pages).
 Result<Pfn> cma_alloc(Kernel& k, CmaArea& cma, uint64_t count, unsigned align, bool no_warn = false);
 
-// cma_release(): gives the pages back; false when they are not the area's.
+// cma_release(): gives the pages back and counts them in the area's
+// nr_pages_released; false when they are not the area's.
 bool cma_release(Kernel& k, CmaArea& cma, Pfn pfn, uint64_t count);
 
 // MIGRATE_CMA pageblocks only inside active areas, NR_FREE_CMA equal to

@@ -12,6 +12,7 @@
 //   /proc/sys/vm/<name>      every vm sysctl, routed to src/proc/sysctl.cpp
 //   /sys/kernel/mm/transparent_hugepage/{enabled,defrag,hpage_pmd_size}
 //   /sys/kernel/debug/extfrag/{extfrag_index,unusable_index}
+//   /sys/kernel/mm/cma/<area>/{alloc_pages_success,...}  with a CMA area
 //
 // Directories are whatever the paths imply. Errors are the ones a program
 // would get from open(2)/read(2)/write(2): ENOENT for no such path, ENOTDIR
@@ -42,6 +43,8 @@
 #include <stdexcept>
 
 #include "kernel/task.h"
+#include "mm/cma.h"
+#include "mm/show_mem.h"
 #include "proc/renderers.h"
 #include "proc/sysctl.h"
 
@@ -53,6 +56,7 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view SYSCTL_VM_DIR = "/proc/sys/vm";
 constexpr std::string_view THP_DIR = "/sys/kernel/mm/transparent_hugepage";
+constexpr std::string_view CMA_DIR = "/sys/kernel/mm/cma";
 
 struct FileEntry {
     std::string path;
@@ -133,6 +137,43 @@ int parse_pid_path(std::string_view path, std::string_view* rest) {
     return std::stoi(std::string(path.substr(i, j - i)));
 }
 
+// /sys/kernel/mm/cma[/AREA[/FILE]]: the directory exists on a machine with
+// a CMA area (CONFIG_CMA); one subdirectory per area. Returns false when
+// the path is not under it; else sets *area and *file (null for a
+// directory) or *err.
+bool resolve_cma_path(const Kernel& k, std::string_view path, const CmaArea** area, const CmaSysfsFile** file,
+                      Errno* err) {
+    if (path.substr(0, CMA_DIR.size()) != CMA_DIR) return false;
+    std::string_view rest = path.substr(CMA_DIR.size());
+    if (!rest.empty() && rest[0] != '/') return false;
+    *area = nullptr;
+    *file = nullptr;
+    *err = Errno::OK;
+    if (!config_cma(k) || !k.cma) {
+        *err = Errno::NOENT;
+        return true;
+    }
+    if (rest.empty()) return true;
+    rest.remove_prefix(1);
+    std::string_view name = rest.substr(0, rest.find('/'));
+    for (const auto& a : k.cma->areas)
+        if (a.name == name) *area = &a;
+    if (!*area) {
+        *err = Errno::NOENT;
+        return true;
+    }
+    if (name.size() == rest.size()) return true;
+    std::string_view fname = rest.substr(name.size() + 1);
+    std::string_view first = fname.substr(0, fname.find('/'));
+    for (const auto& f : cma_sysfs_files())
+        if (f.name == first) *file = &f;
+    if (!*file)
+        *err = Errno::NOENT;
+    else if (first.size() != fname.size())
+        *err = Errno::NOTDIR;
+    return true;
+}
+
 // Every directory the files imply, from "/" down.
 const std::set<std::string, std::less<>>& directories() {
     static const std::set<std::string, std::less<>> dirs = [] {
@@ -189,6 +230,8 @@ struct Resolved {
     const SysctlInfo* sysctl = nullptr;
     const PidFile* pid_file = nullptr;
     int pid = -1;
+    const CmaArea* cma_area = nullptr;
+    const CmaSysfsFile* cma_file = nullptr;
 };
 
 const FileEntry* find_fixed(std::string_view path) {
@@ -248,6 +291,13 @@ Resolved resolve(const Kernel& k, std::string_view raw) {
                     : Errno::NOENT;
         return r;
     }
+    if (resolve_cma_path(k, l.path, &r.cma_area, &r.cma_file, &r.err)) {
+        if (r.err == Errno::OK && !r.cma_file)
+            r.is_dir = true;
+        else if (r.err == Errno::OK && l.trailing_slash)
+            r.err = Errno::NOTDIR;
+        return r;
+    }
     for (const auto& p : l.prefixes) {
         if (is_file(p)) {
             r.err = Errno::NOTDIR;
@@ -277,6 +327,7 @@ Result<std::string> proc_read(const Kernel& k, std::string_view path) {
     if (r.err != Errno::OK) return path_error(r.err, path);
     if (r.is_dir) return path_error(Errno::ISDIR, path);
     if (r.pid_file) return r.pid_file->show(k, *k.tasks->find(r.pid));
+    if (r.cma_file) return r.cma_file->show(*r.cma_area);
     if (r.sysctl) {
         if (!(r.sysctl->mode & 0444)) return path_error(Errno::ACCES, path);
         return sysctl_vm_read(k, r.sysctl->name);
@@ -293,6 +344,7 @@ Result<void> proc_write(Kernel& k, std::string_view path, std::string_view data)
         if (!r.pid_file->store) return path_error(Errno::IO, path);
         return r.pid_file->store(k, *k.tasks->find(r.pid), data);
     }
+    if (r.cma_file) return path_error(Errno::ACCES, path);  // read-only attributes
     if (r.sysctl) {
         if (!(r.sysctl->mode & 0222)) return path_error(Errno::ACCES, path);
         return sysctl_vm_write(k, r.sysctl->name, data);
@@ -325,6 +377,10 @@ std::vector<std::string> proc_list(const Kernel& k) {
     for (const auto& f : fixed_files())
         if (!f.exists || f.exists(k)) out.push_back(f.path);
     for (const auto& s : sysctl_vm_table()) out.push_back(std::string(SYSCTL_VM_DIR) + "/" + s.name);
+    if (config_cma(k) && k.cma)
+        for (const auto& a : k.cma->areas)
+            for (const auto& f : cma_sysfs_files())
+                out.push_back(fmt::format("{}/{}/{}", CMA_DIR, a.name, f.name));
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;

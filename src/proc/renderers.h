@@ -72,6 +72,15 @@ struct SysfsFile {
 };
 const std::vector<SysfsFile>& thp_sysfs_files();
 
+// /sys/kernel/mm/cma/<area>/* (mm/cma_sysfs.c): the read-only files of
+// each CMA area's directory, by name ("alloc_pages_success", ...).
+struct CmaArea;
+struct CmaSysfsFile {
+    std::string_view name;
+    std::string (*show)(const CmaArea&);
+};
+const std::vector<CmaSysfsFile>& cma_sysfs_files();
+
 // sysfs_streq(): equal, ignoring one trailing newline on either side.
 bool sysfs_streq(std::string_view a, std::string_view b);
 

@@ -10,6 +10,8 @@
 //                          (computed on each read: global_dirty_limits())
 //   memmap                 nr_memmap_pages, nr_memmap_boot_pages
 //   events                 pgpgin .. direct_map_level3_collapses
+//                          (cma_alloc_success/fail only with a CMA area:
+//                          CONFIG_CMA, as meminfo's CmaTotal)
 //   nr_unstable 0          a fixed line kept for old parsers
 //
 // The names and order live in include/mmsim/vmstat_items.h, so a counter a
@@ -59,7 +61,11 @@ std::string render_vmstat(const Kernel& k) {
     line(writeback_stat_names[NR_DIRTY_BACKGROUND_THRESHOLD], dl.background);
 
     for (unsigned i = 0; i < NR_VM_MEMMAP_STAT_ITEMS; i++) line(memmap_stat_names[i], pos(k.memmap_stat[i]));
-    for (unsigned i = 0; i < NR_VM_EVENT_ITEMS; i++) line(vm_event_names[i], k.vm_events[i]);
+    const bool cma = config_cma(k);
+    for (unsigned i = 0; i < NR_VM_EVENT_ITEMS; i++) {
+        if (!cma && (i == CMA_ALLOC_SUCCESS || i == CMA_ALLOC_FAIL)) continue;
+        line(vm_event_names[i], k.vm_events[i]);
+    }
 
     s += "nr_unstable 0\n";
     return s;

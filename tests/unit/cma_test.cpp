@@ -403,5 +403,120 @@ TEST(Cma, AllocFailsWithEbusyOnAnUnmovablePageAndRestoresTheArea) {
     k->validate();
 }
 
+std::string sysfs(const Kernel& k, const std::string& file) {
+    auto r = proc_read(k, "/sys/kernel/mm/cma/reserved/" + file);
+    EXPECT_TRUE(r) << file;
+    return r ? *r : std::string();
+}
+
+uint64_t vmstat_event(const Kernel& k, const std::string& name) {
+    std::istringstream in(*proc_read(k, "/proc/vmstat"));
+    std::string n;
+    uint64_t v;
+    while (in >> n >> v)
+        if (n == name) return v;
+    ADD_FAILURE() << name << " not in /proc/vmstat";
+    return 0;
+}
+
+// mm/cma_sysfs.c's files and the vmstat events: a success counts its pages
+// in alloc_pages_success and one cma_alloc_success; a failure (a page a
+// kernel user holds sits in the only position) its pages in
+// alloc_pages_fail and one cma_alloc_fail; a release its pages in
+// release_pages_success. available_pages is what the bitmap has clear.
+TEST(Cma, SysfsCountersAndVmstatEvents) {
+    auto k = boot_cma("1G", "64M");
+    CmaArea& a = *default_cma_area(*k);
+    EXPECT_EQ(sysfs(*k, "total_pages"), "16384\n");
+    EXPECT_EQ(sysfs(*k, "available_pages"), "16384\n");
+    for (const char* f : {"alloc_pages_success", "alloc_pages_fail", "release_pages_success"})
+        EXPECT_EQ(sysfs(*k, f), "0\n") << f;
+    EXPECT_EQ(vmstat_event(*k, "cma_alloc_success"), 0u);
+    EXPECT_EQ(vmstat_event(*k, "cma_alloc_fail"), 0u);
+    // The kernel's order: after the hugetlb events, before unevictable_*.
+    const std::string vs = *proc_read(*k, "/proc/vmstat");
+    EXPECT_NE(
+        vs.find("htlb_buddy_alloc_fail 0\ncma_alloc_success 0\ncma_alloc_fail 0\nunevictable_pgs_culled "),
+        std::string::npos);
+
+    auto got = cma_alloc(*k, a, 1000, 4);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(sysfs(*k, "alloc_pages_success"), "1000\n");
+    EXPECT_EQ(sysfs(*k, "available_pages"), "15384\n");
+    EXPECT_EQ(vmstat_event(*k, "cma_alloc_success"), 1u);
+    auto got2 = cma_alloc(*k, a, 24, 0);
+    ASSERT_TRUE(got2);
+    EXPECT_EQ(sysfs(*k, "alloc_pages_success"), "1024\n");
+    EXPECT_EQ(vmstat_event(*k, "cma_alloc_success"), 2u);
+
+    // A movable page held by a kernel user, inside the area, after the
+    // two allocations: a request for everything left has one position
+    // only if the blocker is in it -- take pages until one lands there.
+    drain_all_pages(*k);
+    std::vector<Pfn> taken;
+    Pfn blocker{0};
+    for (;;) {
+        auto p = alloc_pages(*k, (GFP_HIGHUSER_MOVABLE & ~__GFP_RECLAIM) | __GFP_NOWARN, 0);
+        ASSERT_TRUE(p);
+        if (in_area(a, p->value) && p->value >= got2->value + 24) {
+            blocker = *p;
+            break;
+        }
+        taken.push_back(*p);
+    }
+    for (Pfn p : taken) free_pages(*k, p, 0);
+    const uint64_t rest = a.base_pfn + a.count - (got2->value + 24);
+    ASSERT_EQ(rest, a.available_count);  // the two allocations sit at the start
+    auto fail = cma_alloc(*k, a, rest, 0);
+    EXPECT_EQ(fail.err(), Errno::BUSY);
+    EXPECT_EQ(sysfs(*k, "alloc_pages_fail"), fmt::format("{}\n", rest));
+    EXPECT_EQ(sysfs(*k, "alloc_pages_success"), "1024\n");
+    EXPECT_EQ(sysfs(*k, "available_pages"), fmt::format("{}\n", rest));
+    EXPECT_EQ(vmstat_event(*k, "cma_alloc_fail"), 1u);
+    EXPECT_EQ(vmstat_event(*k, "cma_alloc_success"), 2u);
+
+    // More than is left: the kernel stops before searching or migrating.
+    const uint64_t migrated = k->vm_events[PGMIGRATE_SUCCESS];
+    auto too_big = cma_alloc(*k, a, rest + 1, 0, true);
+    EXPECT_EQ(too_big.err(), Errno::BUSY);
+    EXPECT_EQ(k->vm_events[PGMIGRATE_SUCCESS], migrated);
+    EXPECT_EQ(sysfs(*k, "alloc_pages_fail"), fmt::format("{}\n", 2 * rest + 1));
+    EXPECT_EQ(vmstat_event(*k, "cma_alloc_fail"), 2u);
+
+    EXPECT_TRUE(cma_release(*k, a, *got, 1000));
+    EXPECT_EQ(sysfs(*k, "release_pages_success"), "1000\n");
+    EXPECT_EQ(sysfs(*k, "available_pages"), fmt::format("{}\n", rest + 1000));
+    // Not the area's pages: refused, nothing counted.
+    EXPECT_FALSE(cma_release(*k, a, Pfn(a.base_pfn + a.count), 1));
+    EXPECT_TRUE(cma_release(*k, a, *got2, 24));
+    EXPECT_EQ(sysfs(*k, "release_pages_success"), "1024\n");
+    EXPECT_EQ(sysfs(*k, "available_pages"), "16384\n");
+    free_pages(*k, blocker, 0);
+    k->validate();
+
+    // Read-only attributes; no such area or file.
+    EXPECT_EQ(proc_write(*k, "/sys/kernel/mm/cma/reserved/total_pages", "1\n").err(), Errno::ACCES);
+    EXPECT_EQ(proc_read(*k, "/sys/kernel/mm/cma/other/total_pages").err(), Errno::NOENT);
+    EXPECT_EQ(proc_read(*k, "/sys/kernel/mm/cma/reserved/bitmap").err(), Errno::NOENT);
+    EXPECT_EQ(proc_read(*k, "/sys/kernel/mm/cma/reserved").err(), Errno::ISDIR);
+    EXPECT_EQ(proc_read(*k, "/sys/kernel/mm/cma/reserved/total_pages/x").err(), Errno::NOTDIR);
+    EXPECT_TRUE(proc_exists(*k, "/sys/kernel/mm/cma"));
+    // A snapshot lists the five files.
+    auto list = proc_list(*k);
+    EXPECT_EQ(
+        std::count_if(list.begin(), list.end(),
+                      [](const std::string& p) { return p.rfind("/sys/kernel/mm/cma/reserved/", 0) == 0; }),
+        5);
+}
+
+// Without cma= the kernel is the host's (no CONFIG_CMA): no directory, no
+// events in /proc/vmstat.
+TEST(Cma, NoAreaNoSysfsNoEvents) {
+    auto k = boot_cma("1G", "");
+    EXPECT_FALSE(proc_exists(*k, "/sys/kernel/mm/cma"));
+    EXPECT_EQ(proc_read(*k, "/sys/kernel/mm/cma/reserved/total_pages").err(), Errno::NOENT);
+    EXPECT_EQ(proc_read(*k, "/proc/vmstat")->find("cma_alloc"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mmsim
