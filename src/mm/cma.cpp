@@ -34,7 +34,12 @@
 //                NR_FREE_PAGES and NR_FREE_CMA), and nothing allocates there;
 //             2. the CPUs' lists are drained, so cached free pages land on
 //                the isolate lists too;
-//             3. the in-use pages are migrated out, a batch at a time:
+//             3. the in-use pages are isolated a batch (32) at a time
+//                (compact_isolated counts them); the batch's clean pages of
+//                ordinary files are reclaimed -- unmapped and dropped from
+//                the page cache, as the data is on disk anyway
+//                (reclaim_clean_pages_from_list(), src/mm/vmscan.cpp) --
+//                and the rest are migrated out:
 //                targets come from the ordinary allocator (GFP_USER |
 //                __GFP_MOVABLE | __GFP_RETRY_MAYFAIL, so possibly other CMA
 //                pageblocks but never isolated ones); a batch that keeps
@@ -58,9 +63,9 @@
 //           nr_pages_failed; cma_release() adds to nr_pages_released.
 //           mm/cma_sysfs.c shows them per area (src/proc/cma_sysfs.cpp).
 //
-// Not modelled: clean page-cache pages are reclaimed rather than migrated
-// by the kernel (reclaim_clean_pages_from_list()); here every movable page
-// migrates. Huge pages in the range are not migrated (EBUSY). The area's
+// Not modelled: huge pages in the range (the simulator has no transparent
+// huge pages yet; a compound page in the range is a kernel allocation,
+// which the kernel cannot move either: EBUSY). The area's
 // bitmap is kmalloc'ed by the kernel; here it is not a slab object.
 #include "mm/cma.h"
 
@@ -72,6 +77,7 @@
 #include "mm/memmap.h"
 #include "mm/migrate.h"
 #include "mm/page_alloc.h"
+#include "mm/vmscan.h"
 #include "mm/vmstat.h"
 
 namespace mmsim {
@@ -177,9 +183,12 @@ Result<void> alloc_contig_migrate_range(Kernel& k, Zone& zone, uint64_t start, u
             }
             tries = 0;
             if (list.empty()) continue;
+            k.count_event(COMPACT_ISOLATED, list.size());  // isolate_migratepages_block()
         } else if (++tries == 5) {
             return Errno::BUSY;  // putback: the pages stay where they are
         }
+        // Clean page cache is dropped, not copied; the rest migrates.
+        reclaim_clean_pages_from_list(k, zone, list);
         MigrateResult r = migrate_pages(
             k, list, [&](Pfn) { return alloc_pages(k, target_gfp, 0, zone.node); },
             [&](Pfn dst) { free_pages(k, dst, 0); }, MigrateMode::Sync, MigrateReason::ContigRange);

@@ -65,26 +65,10 @@ namespace {
 // fault_around_bytes: 64 KiB, 16 pages (mm/memory.c's default).
 constexpr uint64_t kFaultAroundPages = 16;
 
-int node_of(Kernel& k, Pfn pfn) { return pfn_zone(k, pfn).node; }
-
 MmCounter counter_for(const Page& p, const Inode* file) {
     if (p.test(PG_anon)) return MM_ANONPAGES;
     if (file && file->shmem) return MM_SHMEMPAGES;
     return MM_FILEPAGES;
-}
-
-// folio_mark_dirty() for a file page: counted in NR_FILE_DIRTY (nr_dirty)
-// and the zone's write-pending count; shmem pages are not written back, so
-// not counted.
-void mark_page_dirty(Kernel& k, Pfn pfn, const Inode* file) {
-    Page& p = page_of(k, pfn);
-    if (p.test(PG_dirty)) return;
-    p.set(PG_dirty);
-    if (file && !file->shmem) {
-        mod_node_page_state(k.nodes[node_of(k, pfn)], NR_DIRTY, 1);
-        mod_zone_page_state(pfn_zone(k, pfn), NR_ZONE_WRITE_PENDING, 1);
-        mod_node_page_state(k.nodes[node_of(k, pfn)], NR_DIRTIED, 1);
-    }
 }
 
 bool is_cow_mapping(uint64_t flags) { return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE; }
@@ -290,6 +274,20 @@ bool access_error(const Vma& vma, unsigned flags) {
 }
 
 }  // namespace
+
+// folio_mark_dirty() for a file page: counted in NR_FILE_DIRTY (nr_dirty)
+// and the zone's write-pending count; shmem pages are not written back, so
+// not counted.
+void mark_page_dirty(Kernel& k, Pfn pfn, const Inode* file) {
+    Page& p = page_of(k, pfn);
+    if (p.test(PG_dirty)) return;
+    p.set(PG_dirty);
+    if (file && !file->shmem) {
+        mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_DIRTY, 1);
+        mod_zone_page_state(pfn_zone(k, pfn), NR_ZONE_WRITE_PENDING, 1);
+        mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_DIRTIED, 1);
+    }
+}
 
 // mlock_folio()/munlock_folio(): VM_LOCKED areas keep their pages mlocked.
 void mlock_page(Kernel& k, Pfn pfn) {

@@ -201,6 +201,10 @@ VmFault populate_range(Kernel& k, Task& t, uint64_t start, uint64_t end, bool wr
 // NR_MLOCK and the unevictable_pgs_(m|mun)locked events.
 void mlock_page(Kernel& k, Pfn pfn);
 void munlock_page(Kernel& k, Pfn pfn);
+// folio_mark_dirty() for a file page (`file` its inode): PG_dirty, and for
+// written-back files NR_FILE_DIRTY, the zone's write-pending count and
+// nr_dirtied.
+void mark_page_dirty(Kernel& k, Pfn pfn, const Inode* file);
 // put_page(): drops a reference; frees the page when it was the last one.
 void put_page(Kernel& k, Pfn pfn);
 // flush_tlb_mm_range(): after entries in [start, end) changed or went.

@@ -8,8 +8,11 @@
 
 #include "mm/filemap.h"
 #include "mm/memmap.h"
+#include "mm/mm.h"
 #include "mm/page_alloc.h"
+#include "mm/pgtable.h"
 #include "mm/slub.h"
+#include "mm/tlb.h"
 #include "mm/vmstat.h"
 
 namespace mmsim {
@@ -221,6 +224,33 @@ void validate_anon_vmas(const Kernel& k) {
         if (active != av.num_active_vmas) fail("num_active_vmas differs");
         if (!av.root || !av.parent) fail("missing root or parent");
     });
+}
+
+bool try_to_unmap_file(Kernel& k, Pfn pfn, TlbBatch& batch) {
+    Page& p = page_of(k, pfn);
+    const Inode* inode = k.files->inode_of_mapping(p.mapping);
+    rmap_walk(k, pfn, [&](Vma& vma, uint64_t addr) {
+        if (!vma.vm_mm || (vma.vm_flags & VM_LOCKED)) return;
+        MmStruct& mm = *vma.vm_mm;
+        uint64_t* pte = pte_lookup(k, mm, addr);
+        if (!pte || !pte_present(*pte) || pte_special(*pte) || pte_pfn(*pte) != pfn) return;
+        const uint64_t old = *pte;
+        *pte = 0;
+        if (!k.tlbs.empty()) {
+            // should_defer_flush(): batch when other CPUs have the mm loaded.
+            unsigned cpu = static_cast<unsigned>(k.current_cpu);
+            if (mm.tlb.cpumask.any_but(cpu))
+                arch_tlbbatch_add_pending(batch, mm.tlb);
+            else
+                flush_tlb_page(k.tlbs, cpu, mm.tlb, VirtAddr(addr));
+        }
+        if (pte_dirty(old)) mark_page_dirty(k, pfn, inode);
+        mm.update_hiwater_rss();
+        mm.add_mm_counter(inode && inode->shmem ? MM_SHMEMPAGES : MM_FILEPAGES, -1);
+        page_remove_rmap(k, pfn);
+        put_page(k, pfn);
+    });
+    return p.mapcount == 0;
 }
 
 }  // namespace mmsim

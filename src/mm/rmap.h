@@ -123,6 +123,15 @@ inline void page_remove_rmap(Kernel& k, Pfn pfn) {
 // visited.
 std::size_t rmap_walk(Kernel& k, Pfn pfn, const std::function<void(Vma&, uint64_t addr)>& fn);
 
+// try_to_unmap() of a page-cache page with TTU_BATCH_FLUSH, for reclaim:
+// every entry mapping it is cleared (its dirty bit goes to the page, the
+// mm's file RSS drops, the map count and the mapping's reference go); an
+// entry in an mm live on another CPU is queued in `batch` for one
+// try_to_unmap_flush(), else flushed at once. An entry in a VM_LOCKED area
+// stays (the kernel mlocks the page instead). True when no entry is left.
+struct TlbBatch;
+bool try_to_unmap_file(Kernel& k, Pfn pfn, TlbBatch& batch);
+
 // Checks the anon_vma trees: refcounts, parents, chains (validate()).
 void validate_anon_vmas(const Kernel& k);
 

@@ -262,7 +262,7 @@ Filled fill(uint64_t keep_free_pages) {
     return f;
 }
 
-TEST(Cma, AllocMigratesAnonAndPageCacheOut) {
+TEST(Cma, AllocMigratesAnonAndReclaimsCleanPageCache) {
     Filled f = fill(27000);
     Kernel& k = *f.k;
     CmaArea& a = *default_cma_area(k);
@@ -284,11 +284,16 @@ TEST(Cma, AllocMigratesAnonAndPageCacheOut) {
     ASSERT_GT(file_in, 10u);
     auto rss = f.t->mm->rss_stat;
     auto migrated_before = k.vm_events[PGMIGRATE_SUCCESS];
+    const long file_pages_before = k.global_node_page_state(NR_FILE_PAGES);
 
     auto got = cma_alloc(k, a, a.count, 0);
     ASSERT_TRUE(got) << errno_name(got.err()) << "\n" << k.log.dmesg();
     EXPECT_EQ(got->value, a.base_pfn);
-    EXPECT_GE(k.vm_events[PGMIGRATE_SUCCESS] - migrated_before, anon_in + file_in);
+    // The anonymous pages migrate; the clean page cache (a read-only
+    // shared mapping) is reclaimed instead: unmapped and dropped
+    // (reclaim_clean_pages_from_list()), so only the anonymous pages count.
+    EXPECT_EQ(k.vm_events[PGMIGRATE_SUCCESS] - migrated_before, anon_in);
+    EXPECT_EQ(k.global_node_page_state(NR_FILE_PAGES), file_pages_before - static_cast<long>(file_in));
     EXPECT_EQ(a.available_count, 0u);
     EXPECT_EQ(k.global_zone_page_state(NR_FREE_CMA), 0);
     // Every page of the area is the caller's: one reference, not free.
@@ -297,9 +302,18 @@ TEST(Cma, AllocMigratesAnonAndPageCacheOut) {
         ASSERT_FALSE(mm[p].flags & (PG_buddy | PG_pcp)) << p;
         ASSERT_EQ(mm[p].refcount, 1u) << p;
     }
-    // Every mapping followed its page out of the area; RSS unchanged.
+    // Every anonymous mapping followed its page out of the area; the file
+    // pages that were in it are gone from the page table and the cache,
+    // the others stay where they were. RssFile drops by the reclaimed ones.
+    const uint64_t file_end = f.file_addr + f.file_pages * PAGE_SIZE;
     for (auto [addr, pfn] : before) {
         const uint64_t* pte = pte_lookup(k, *f.t->mm, addr);
+        const bool is_file = addr >= f.file_addr && addr < file_end;
+        if (is_file && in_area(a, pfn)) {
+            EXPECT_TRUE(!pte || !pte_present(*pte)) << std::hex << addr;
+            EXPECT_FALSE(filemap_get_page(k, *f.file, (addr - f.file_addr) / PAGE_SIZE));
+            continue;
+        }
         ASSERT_TRUE(pte && pte_present(*pte));
         uint64_t now = pte_pfn(*pte).value;
         EXPECT_FALSE(in_area(a, now));
@@ -312,6 +326,7 @@ TEST(Cma, AllocMigratesAnonAndPageCacheOut) {
         if (!cached) continue;
         EXPECT_FALSE(in_area(a, cached->value));
     }
+    rss[MM_FILEPAGES] -= static_cast<int64_t>(file_in);
     EXPECT_EQ(f.t->mm->rss_stat, rss);
     // The pageblocks are CMA again.
     Zone& z = *k.page_zone(Pfn(a.base_pfn));
@@ -324,6 +339,66 @@ TEST(Cma, AllocMigratesAnonAndPageCacheOut) {
     drain_all_pages(k);
     EXPECT_EQ(k.global_zone_page_state(NR_FREE_CMA), static_cast<long>(a.count));
     EXPECT_EQ(a.available_count, a.count);
+    k.validate();
+}
+
+// __alloc_contig_migrate_range() hands every batch to
+// reclaim_clean_pages_from_list() first: a clean page of an ordinary file
+// leaves the page cache (its data is on disk) instead of being copied, so
+// pgmigrate_success does not count it; a dirty one migrates; one with an
+// extra reference can be neither dropped nor moved (EBUSY).
+TEST(Cma, ContigRangeReclaimsCleanPageCacheAndMigratesTheRest) {
+    Filled f = fill(27000);
+    Kernel& k = *f.k;
+    CmaArea& a = *default_cma_area(k);
+    ASSERT_TRUE(do_munmap(k, *f.t, f.file_addr, f.file_pages * PAGE_SIZE));
+    // Three cached pages of the file inside the area, now unmapped.
+    std::vector<std::pair<uint64_t, Pfn>> in;  // index, pfn
+    for (uint64_t j = 0; j < f.file_pages && in.size() < 3; j++)
+        if (auto p = filemap_get_page(k, *f.file, j); p && in_area(a, p->value)) in.push_back({j, *p});
+    ASSERT_EQ(in.size(), 3u);
+    for (auto [j, p] : in) {
+        ASSERT_EQ(k.page(p).mapcount, 0);
+        ASSERT_FALSE(k.page(p).test(PG_dirty));
+    }
+
+    // 1. Clean: freed, taken by the caller, not migrated.
+    const long file_pages = k.global_node_page_state(NR_FILE_PAGES);
+    const uint64_t migrated = k.vm_events[PGMIGRATE_SUCCESS], failed = k.vm_events[PGMIGRATE_FAIL];
+    const uint64_t isolated = k.vm_events[COMPACT_ISOLATED];
+    Pfn clean = in[0].second;
+    ASSERT_TRUE(alloc_contig_range(k, clean.value, clean.value + 1));
+    EXPECT_EQ(k.vm_events[PGMIGRATE_SUCCESS], migrated);
+    EXPECT_EQ(k.vm_events[COMPACT_ISOLATED], isolated + 1);
+    EXPECT_FALSE(filemap_get_page(k, *f.file, in[0].first));
+    EXPECT_EQ(k.global_node_page_state(NR_FILE_PAGES), file_pages - 1);
+    EXPECT_EQ(k.page(clean).refcount, 1u);
+    EXPECT_EQ(k.page(clean).mapping, 0u);
+    free_contig_range(k, clean.value, 1);
+    k.validate();
+
+    // 2. Dirty: written back only by the flusher, so it migrates.
+    Pfn dirty = in[1].second;
+    mark_page_dirty(k, dirty, f.file);
+    ASSERT_TRUE(alloc_contig_range(k, dirty.value, dirty.value + 1));
+    EXPECT_EQ(k.vm_events[PGMIGRATE_SUCCESS], migrated + 1);
+    auto moved = filemap_get_page(k, *f.file, in[1].first);
+    ASSERT_TRUE(moved);
+    EXPECT_NE(*moved, dirty);
+    EXPECT_TRUE(k.page(*moved).test(PG_dirty));
+    EXPECT_EQ(k.global_node_page_state(NR_FILE_PAGES), file_pages - 1);
+    free_contig_range(k, dirty.value, 1);
+    k.validate();
+
+    // 3. Clean but held (a reference nobody accounts for): __remove_mapping
+    // refuses it, migration fails with EAGAIN every pass, EBUSY.
+    Pfn held = in[2].second;
+    k.page(held).refcount++;
+    EXPECT_EQ(alloc_contig_range(k, held.value, held.value + 1).err(), Errno::BUSY);
+    EXPECT_EQ(filemap_get_page(k, *f.file, in[2].first), held);
+    EXPECT_EQ(k.vm_events[PGMIGRATE_SUCCESS], migrated + 1);
+    EXPECT_GT(k.vm_events[PGMIGRATE_FAIL], failed);
+    k.page(held).refcount--;
     k.validate();
 }
 
