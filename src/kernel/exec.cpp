@@ -38,7 +38,7 @@
 //                  | lib 2, its bss     |
 //                  | TLS: 3 pages       |
 //                  :                    :
-//                  | [heap]             | malloc's first sbrk
+//                  | [heap]             | main()'s first malloc (src/libc)
 //                  | bss                |
 //   0x555555554000 | the executable     | ELF_ET_DYN_BASE
 //
@@ -52,13 +52,17 @@
 // and touch them: the result is the captured one whatever other processes
 // left in the cache. Anonymous pages, and the file pages the relocations
 // copied, are written.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <optional>
+#include <stdexcept>
 
 #include "fs/dcache.h"
 #include "kernel/images.h"
 #include "kernel/kernel.h"
 #include "kernel/task.h"
+#include "libc/malloc.h"
 #include "mm/filemap.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
@@ -473,18 +477,18 @@ Result<void> startup_touches(Kernel& k, Task& t, const Image& img) {
     return {};
 }
 
-// malloc's first sbrk. brk() grows the heap as a new area: the kernel only
-// extends an area that starts at or above start_brk (vma_prev_limit()), so
-// the bss just below stays separate. Our do_brk() extends the bss when the
-// two are alike; split them again where the kernel keeps them apart.
-Result<void> grow_heap(Kernel& k, Task& t, uint64_t bytes) {
+// main()'s first malloc (stdio's buffer) through the C library's model:
+// tcache_init() and the allocation move the break by malloc's first sbrk
+// and write the pages malloc's bookkeeping lands on. The captured break is
+// the check that the model and the capture agree.
+Result<void> startup_malloc(Kernel& k, Task& t, const Image& img) {
+    if (!img.startup_malloc) return {};
     MmStruct& mm = *t.mm;
-    if (!bytes) return {};
-    uint64_t want = mm.start_brk + bytes;
-    if (do_brk(k, t, want) != want) return Errno::NOMEM;
-    Vma* heap = vma_lookup(mm, mm.start_brk);
-    if (heap && heap->vm_start < mm.start_brk)
-        if (auto r = split_vma(k, mm, *heap, mm.start_brk); !r) return r.error();
+    auto got = libc::process_malloc(t).malloc(k, t, img.startup_malloc, "_IO_file_doallocate");
+    if (!got) return got.error();
+    if (mm.brk - mm.start_brk != img.heap_bytes)
+        throw std::logic_error(fmt::format("{}: malloc's first sbrk moved the break by {:#x}, captured {:#x}",
+                                           img.name, mm.brk - mm.start_brk, img.heap_bytes));
     return {};
 }
 
@@ -560,7 +564,7 @@ Result<void> build_image(Kernel& k, Task& t, const Image& img, const std::vector
     if (auto r = protect_relro(k, t, ld, *ld_base); !r) return r;
 
     // main() and what it touched.
-    if (auto r = grow_heap(k, t, img.heap_bytes); !r) return r;
+    if (auto r = startup_malloc(k, t, img); !r) return r;
     if (auto r = startup_touches(k, t, img); !r) return r;
     return reserve_regions(k, t, img);
 }

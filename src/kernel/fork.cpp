@@ -23,6 +23,7 @@
 
 #include "kernel/kernel.h"
 #include "kernel/task.h"
+#include "libc/malloc.h"
 #include "mm/filemap.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
@@ -110,6 +111,7 @@ Result<Task*> do_fork(Kernel& k, Task& parent) {
     child.nice = parent.nice;
     child.state = TaskState::Sleeping;
     child.start_time = k.clock.now();
+    if (oldmm.libc) mm->libc = libc::fork_malloc(*oldmm.libc, parent.pid, child.pid);
     child.mm = std::move(mm);
     if (Task* leader = k.tasks->find(parent.tgid)) leader->children.push_back(child.pid);
     return &child;

@@ -235,7 +235,8 @@ std::vector<Image> build_images() {
     hello.exe = &kHello;
     hello.libs = {&kLibc};
     hello.default_argv = {"/tmp/vmcap/hello"};
-    hello.heap_bytes = 0x21000;  // printf's buffer: malloc's first sbrk (132 KiB + padding)
+    hello.startup_malloc = 4096;  // printf's buffer (st_blksize of the captured stdout)
+    hello.heap_bytes = 0x21000;   // malloc's first sbrk: the request, M_TOP_PAD and MINSIZE, page-rounded
     hello.residency = kHelloResidency;
     v.push_back(hello);
 
@@ -245,6 +246,7 @@ std::vector<Image> build_images() {
     dash.exe = &kDash;
     dash.libs = {&kLibc};
     dash.default_argv = {"/bin/dash", "-c", "read x"};
+    dash.startup_malloc = 4096;
     dash.heap_bytes = 0x21000;
     dash.residency = kDashResidency;
     v.push_back(dash);
@@ -261,6 +263,7 @@ std::vector<Image> build_images() {
     bash.exe = &kBash;
     bash.libs = {&kLibtinfo, &kLibc};
     bash.default_argv = {"/bin/bash", "-c", "read -r x"};
+    bash.startup_malloc = 4096;
     bash.heap_bytes = 0x21000;
     bash.residency = kBashResidency;
     v.push_back(bash);
@@ -274,6 +277,7 @@ std::vector<Image> build_images() {
     jvm.libs = {&s.libs[0], &s.libs[1], &kLibc};
     for (std::size_t i = 2; i < s.libs.size(); i++) jvm.libs.push_back(&s.libs[i]);
     jvm.default_argv = {"java", "-Xmx256m", "-jar", "app.jar"};
+    jvm.startup_malloc = 4096;
     jvm.heap_bytes = 0x21000;
     jvm.reservations = {
         // G1's heap: the -Xmx reservation, the initial heap committed.

@@ -72,7 +72,8 @@ struct Image {
     const ElfObject* exe = nullptr;
     std::vector<const ElfObject*> libs;     // in ld.so's load order
     std::vector<std::string> default_argv;  // the captured command line
-    uint64_t heap_bytes = 0;                // how far malloc moves the break at startup
+    uint64_t startup_malloc = 0;            // main()'s first malloc (stdio's buffer), bytes
+    uint64_t heap_bytes = 0;                // the captured break after it (a check on the model)
     std::vector<Residency> residency;       // empty: the default policy
     std::vector<Reservation> reservations;
     bool synthetic = false;  // not from a capture

@@ -7,6 +7,7 @@
 
 #include "fs/dcache.h"
 #include "kernel/task.h"
+#include "libc/malloc.h"
 #include "mm/cma.h"
 #include "mm/compaction.h"
 #include "mm/filemap.h"
@@ -119,6 +120,7 @@ void Kernel::validate() const {
     validate_page_alloc(*this);
     validate_slab(*this);
     validate_vm(*this);
+    libc::validate_malloc(*this);
     validate_dcache(*this);
     validate_vmalloc(*this);
     validate_page_owner(*this);

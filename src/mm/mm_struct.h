@@ -33,6 +33,9 @@ namespace mmsim {
 struct AnonVma;
 struct Inode;
 struct MmStruct;
+namespace libc {
+class ProcessMalloc;
+}
 
 // vm_flags bits (include/linux/mm.h, 6.18 values, x86-64).
 enum VmFlag : uint64_t {
@@ -152,6 +155,11 @@ struct MmStruct {
     int64_t pgtables_bytes = 0;  // PTE, PMD and PUD tables (mm_pgtables_bytes)
     uint64_t def_flags = 0;      // VM_LOCKED | VM_LOCKONFAULT after mlockall(MCL_FUTURE [| MCL_ONFAULT])
     MmLimits limits;
+
+    // The process's C library (src/libc/malloc.h): malloc's arenas and
+    // the words it keeps in this memory. Created on first use; fork copies
+    // it along with the memory it describes; exec starts afresh.
+    std::shared_ptr<libc::ProcessMalloc> libc;
 
     int mm_users = 0;  // tasks (threads) using this address space
     TlbMmContext tlb;  // ctx_id, tlb_gen, the CPUs that have it loaded
