@@ -350,6 +350,7 @@ const CommandRegistry& builtin_registry() {
         register_fs_commands(r);
         register_vmalloc_commands(r);
         register_cma_commands(r);
+        register_libc_commands(r);
         return r;
     }();
     return registry;

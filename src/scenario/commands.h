@@ -196,6 +196,12 @@ void register_slab_commands(CommandRegistry& r);     // slab_commands.cpp
 void register_fs_commands(CommandRegistry& r);       // fs_commands.cpp
 void register_vmalloc_commands(CommandRegistry& r);  // vmalloc_commands.cpp
 void register_cma_commands(CommandRegistry& r);      // cma_commands.cpp
+void register_libc_commands(CommandRegistry& r);     // libc_commands.cpp
+
+// free(3) on behalf of a process (libc_commands.cpp): the `free` command
+// runs these when its first word is not a flag, and procps free otherwise.
+void run_free_call(Interp& in, Invocation& inv);
+void defines_free_call(const Command& c, std::vector<std::string>& v);
 
 // The closest candidate within a small edit distance, or "".
 std::string did_you_mean(std::string_view name, const std::vector<std::string>& candidates);

@@ -133,6 +133,9 @@ public:
         uint64_t count = 0;
     };
     std::map<std::string, std::vector<CmaRange>>& cma_handles() { return m_cma; }
+    // Blocks from malloc count=N (user addresses, in allocation order), by
+    // their as= name.
+    std::map<std::string, std::vector<uint64_t>>& malloc_groups() { return m_malloc_groups; }
 
     // ---- output -----------------------------------------------------------------
     std::ostream& out() { return m_out; }
@@ -158,6 +161,7 @@ private:
     std::map<std::string, std::vector<PageBlock>> m_handles;
     std::map<std::string, std::vector<uint64_t>> m_objects;
     std::map<std::string, std::vector<CmaRange>> m_cma;
+    std::map<std::string, std::vector<uint64_t>> m_malloc_groups;
     std::map<std::string, std::string> m_file_cache;
     int m_failures = 0;
     int m_event_depth = 0;

@@ -29,26 +29,11 @@
 #include "proc/procfs.h"
 #include "scenario/commands.h"
 #include "scenario/interp.h"
+#include "scenario/process_args.h"
 
 namespace mmsim::scenario {
 
 namespace {
-
-Task& live_task(Interp& in, const Arg& a) {
-    Kernel& k = in.kernel(a.loc);
-    int64_t pid = arg_int(a, "a pid", 1, 1ll << 30);
-    Task* t = k.tasks->find(static_cast<int>(pid));
-    if (!t) throw InputError(a.loc, fmt::format("no process {}", pid));
-    if (!t->mm) throw InputError(a.loc, fmt::format("process {} has exited", pid));
-    k.current_pid = t->tgid;
-    k.current_comm = t->comm;
-    k.current_cpu = t->cpu;
-    return *t;
-}
-
-uint64_t arg_addr(const Arg& a, std::string_view what) {
-    return static_cast<uint64_t>(arg_int(a, what, 0, (1ll << 62)));
-}
 
 unsigned parse_prot(const Arg& a) {
     std::string v = a.value;
@@ -110,6 +95,24 @@ unsigned parse_map_flags(const Arg& a) {
     return f;
 }
 
+}  // namespace
+
+Task& live_task(Interp& in, const Arg& a) {
+    Kernel& k = in.kernel(a.loc);
+    int64_t pid = arg_int(a, "a pid", 1, 1ll << 30);
+    Task* t = k.tasks->find(static_cast<int>(pid));
+    if (!t) throw InputError(a.loc, fmt::format("no process {}", pid));
+    if (!t->mm) throw InputError(a.loc, fmt::format("process {} has exited", pid));
+    k.current_pid = t->tgid;
+    k.current_comm = t->comm;
+    k.current_cpu = t->cpu;
+    return *t;
+}
+
+uint64_t arg_addr(const Arg& a, std::string_view what) {
+    return static_cast<uint64_t>(arg_int(a, what, 0, (1ll << 62)));
+}
+
 void report(Interp& in, Invocation& inv, const char* call, Errno e) {
     inv.out += fmt::format("{}: {} ({})\n", call, errno_text(e), errno_name(e));
     in.set_var("errno", errno_name(e));
@@ -169,6 +172,8 @@ void defines_pid_vars(const Command& c, std::vector<std::string>& v) {
 
 // The variable every system-call command sets.
 void defines_errno(const Command&, std::vector<std::string>& v) { v.push_back("errno"); }
+
+namespace {
 
 void register_lifecycle(CommandRegistry& r) {
     {

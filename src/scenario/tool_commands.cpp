@@ -41,7 +41,7 @@ void register_tool_commands(CommandRegistry& r) {
         {"free",
          "Prints memory use as procps free does: used = MemTotal - MemAvailable, buff/cache = Buffers + "
          "Cached + SReclaimable.",
-         {"free", "free -m -w", "free -h -t"}},
+         {"free", "free -m -w", "free -h -t", "free $p $a", "free $p small keep=16"}},
         {"slabtop",
          "Prints one frame of procps slabtop: slab totals and one line per cache, by objects or -s KEY.",
          {"slabtop -o", "slabtop -o -s c"}},
@@ -67,14 +67,37 @@ void register_tool_commands(CommandRegistry& r) {
         s.lenient_flags = true;  // the tool parses its own flags
         s.max_args = -1;
         std::string name = info.name;
-        s.check = [name](const Args& a, const Command&) {
+        // `free PID ADDR` is the C library's free(3) (libc_commands.cpp).
+        bool libc_free = name == "free";
+        auto is_call = [libc_free](const Args& a) {
+            return libc_free && !a.positional.empty() && !a.positional[0].value.starts_with("-");
+        };
+        if (libc_free) {
+            s.usage += " | free PID ADDR|GROUP [keep=N]";
+            s.summary +=
+                " With a PID first, the process calls free(3) on ADDR or on a group from malloc count=N.";
+            s.options = {{"keep", ArgKind::Int, "free(3) of a group: keep every Nth block"}};
+            s.defines = defines_free_call;
+        }
+        s.check = [name, is_call](const Args& a, const Command&) {
+            if (is_call(a)) {
+                if (a.positional.size() != 2)
+                    throw InputError(
+                        a.positional.size() > 2 ? a.positional[2].loc : a.loc,
+                        "free of a block takes a PID and an address or group (free PID ADDR|GROUP "
+                        "[keep=N])");
+                return;
+            }
+            if (const Arg* k = a.option("keep"))
+                throw InputError(k->loc, "keep= belongs to free PID GROUP (the C library call), not free(1)");
             try {
                 tools::check_tool_args(name, values(a));
             } catch (const tools::ToolArgError& e) {
                 rethrow_at(e, a);
             }
         };
-        s.run = [name](Interp& in, Invocation& inv) {
+        s.run = [name, is_call](Interp& in, Invocation& inv) {
+            if (is_call(inv.args)) return run_free_call(in, inv);
             tools::SimProcSource src(in.kernel(inv.cmd.loc));
             tools::ToolOutput res;
             try {
