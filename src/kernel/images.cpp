@@ -73,6 +73,17 @@ const ElfObject kHello{"/tmp/vmcap/hello",
                        0x003dd0,
                        0x000230};
 
+// The real-glibc oracle of the malloc model (tests/data/host-6.18/malloc):
+// its statics (a 64 KiB read buffer, 4096 pointers) make an anonymous bss.
+const ElfObject kMallocSteps{"/tmp/mo/malloc_steps",
+                             17064,
+                             {{0x000000, 0x000000, 0x0009f0, 0x0009f0, R},
+                              {0x001000, 0x001000, 0x000815, 0x000815, R | X},
+                              {0x002000, 0x002000, 0x00031c, 0x00031c, R},
+                              {0x002dd0, 0x003dd0, 0x0002d0, 0x018310, R | W}},
+                             0x003dd0,
+                             0x000230};
+
 // Captured images/hello/smaps.
 const std::vector<Residency> kHelloResidency = {
     {0x555555554000, 0x555555555000, 1, 0},    // r--p hello
@@ -267,6 +278,15 @@ std::vector<Image> build_images() {
     bash.heap_bytes = 0x21000;
     bash.residency = kBashResidency;
     v.push_back(bash);
+
+    Image steps;
+    steps.name = "malloc_steps";
+    steps.exec_path = "/tmp/mo/malloc_steps";
+    steps.exe = &kMallocSteps;
+    steps.libs = {&kLibc};
+    steps.default_argv = {"./malloc_steps"};
+    // No stdio: its first malloc is the first step's, so it starts with no heap.
+    v.push_back(steps);
 
     const Synthetic& s = synthetic();
     Image jvm;

@@ -815,7 +815,13 @@ void register_touch(CommandRegistry& r) {
         uint64_t stride =
             inv.args.option("stride") ? arg_size(*inv.args.option("stride"), "stride=") : PAGE_SIZE;
         if (stride == 0) throw InputError(inv.args.option("stride")->loc, "stride= must be positive");
-        uint64_t n = (size + stride - 1) / stride;
+        // Page by page (no stride=), the range is every page it overlaps, as
+        // memset would write them: an unaligned start adds the page its end
+        // spills into.
+        bool by_page = !inv.args.option("stride");
+        uint64_t first = by_page ? addr & ~(PAGE_SIZE - 1) : addr;
+        uint64_t n =
+            by_page ? (addr + size - first + PAGE_SIZE - 1) / PAGE_SIZE : (size + stride - 1) / stride;
         if (const Arg* f = inv.args.option("fraction")) {
             double fr = 0;
             if (!to_number(f->value, fr) || fr < 0 || fr > 1)
@@ -836,7 +842,7 @@ void register_touch(CommandRegistry& r) {
         uint64_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
         if (pattern == "seq") {
             for (uint64_t i = 0; i < std::min(n, count); i++) {
-                uint64_t a = addr + i * stride;
+                uint64_t a = std::max(addr, first + i * stride);
                 VmFault f = access_memory(k, t, a, how);
                 if (!deliver(in, inv, t, f, a, write)) return;
             }
@@ -907,6 +913,12 @@ Value proc_value(Interp& in, const std::vector<RefStep>& full, const Expr& ref) 
     const std::string& key = path[2].name;
     auto text = proc_read(k, fmt::format("/proc/{}/{}", pid, file == "stat" ? "stat" : file));
     if (!text) throw InputError(path[0].loc, fmt::format("no /proc/{}/{}", pid, file));
+    if (file == "maps") {
+        // The number of areas, as `wc -l /proc/PID/maps` counts them.
+        if (key != "count")
+            throw InputError(path[2].loc, "/proc/PID/maps has one value: proc[PID].maps.count");
+        return Value::of(static_cast<double>(std::count(text->begin(), text->end(), '\n')));
+    }
     if (file == "stat") {
         static const std::vector<std::string> fields = {
             "pid",    "comm",     "state",   "ppid",        "pgrp",        "session",   "tty_nr", "tpgid",
@@ -942,12 +954,13 @@ void register_process_commands(CommandRegistry& r) {
     register_memory_calls(r);
     register_touch(r);
     register_file(r);
-    r.add_source(ValueSource{"proc",
-                             "/proc/PID files: proc[$p].status.VmRSS (kB fields in bytes), "
-                             "proc[$p].smaps_rollup.Pss, proc[$p].stat.minflt",
-                             {"proc[$p].status.VmRSS", "proc[$p].stat.minflt"},
-                             true,
-                             proc_value});
+    r.add_source(
+        ValueSource{"proc",
+                    "/proc/PID files: proc[$p].status.VmRSS (kB fields in bytes), "
+                    "proc[$p].smaps_rollup.Pss, proc[$p].stat.minflt, proc[$p].maps.count (its lines)",
+                    {"proc[$p].status.VmRSS", "proc[$p].stat.minflt", "proc[$p].maps.count"},
+                    true,
+                    proc_value});
 }
 
 }  // namespace mmsim::scenario

@@ -319,7 +319,7 @@ TEST_F(ExecTest, JvmHasManyLibrariesAndBigReservations) {
 
 TEST(Images, NamesAreSortedAndKnown) {
     auto n = image_names();
-    EXPECT_EQ(n, (std::vector<std::string>{"bash", "dash", "hello", "jvm", "sh"}));
+    EXPECT_EQ(n, (std::vector<std::string>{"bash", "dash", "hello", "jvm", "malloc_steps", "sh"}));
     EXPECT_TRUE(image_exists("dash"));
     EXPECT_FALSE(image_exists("zsh"));
 }

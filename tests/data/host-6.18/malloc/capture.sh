@@ -1,0 +1,13 @@
+#!/bin/sh
+# Captures the real-glibc oracle of the malloc model: Debian 12's glibc 2.36
+# on Linux 6.18, x86-64. malloc_steps.out and malloc_steps.out2 are two runs:
+# VmRSS differs between them (the file pages libc's code faults in depend on
+# the page cache); the heap, VmSize, VmData, the RssAnon deltas and the map
+# counts do not. The binary's layout (readelf -lW) is in images.cpp as
+# kMallocSteps; its path was /tmp/mo/malloc_steps.
+set -e
+cd "$(dirname "$0")"
+gcc -O0 -Wall -pthread malloc_steps.c -o /tmp/mo/malloc_steps
+readelf -lW /tmp/mo/malloc_steps
+(cd /tmp/mo && ./malloc_steps) > malloc_steps.out
+(cd /tmp/mo && ./malloc_steps) > malloc_steps.out2
