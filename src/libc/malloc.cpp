@@ -933,6 +933,23 @@ ProcessMalloc::ProcessMalloc() {
     init_arena_state(m_arenas[0]);
 }
 
+uint32_t ProcessMalloc::intern_site(const std::string& site) {
+    // Programs allocate from the same site over and over: the last one is
+    // a string comparison away.
+    if (m_last_site < m_sites.size() && m_sites[m_last_site] == site) return m_last_site;
+    if (auto it = m_site_index.find(site); it != m_site_index.end()) return m_last_site = it->second;
+    m_last_site = static_cast<uint32_t>(m_sites.size());
+    m_sites.push_back(site);
+    m_site_index.emplace(site, m_last_site);
+    return m_last_site;
+}
+
+std::map<uint64_t, AllocRecord> ProcessMalloc::outstanding() const {
+    std::map<uint64_t, AllocRecord> out;
+    m_records.for_each([&](uint64_t mem, const AllocRecord& r) { out.emplace(mem, r); });
+    return out;
+}
+
 Result<uint64_t> ProcessMalloc::malloc(Kernel& k, Task& t, uint64_t bytes, const std::string& site) {
     Call c(k, t, *this);
     if (bytes > static_cast<uint64_t>(INT64_MAX)) return Errno::NOMEM;
@@ -952,15 +969,7 @@ Result<uint64_t> ProcessMalloc::malloc(Kernel& k, Task& t, uint64_t bytes, const
         }
     }
     if (!victim) return Errno::NOMEM;
-    uint32_t s = 0;
-    if (auto it = m_site_index.find(site); it != m_site_index.end()) {
-        s = it->second;
-    } else {
-        s = static_cast<uint32_t>(m_sites.size());
-        m_sites.push_back(site);
-        m_site_index.emplace(site, s);
-    }
-    m_records[victim] = AllocRecord{bytes, s, k.clock.now()};
+    m_records.put(victim, AllocRecord{bytes, intern_site(site), k.clock.now()});
     return victim;
 }
 
@@ -1013,15 +1022,7 @@ Result<uint64_t> ProcessMalloc::calloc(Kernel& k, Task& t, uint64_t n, uint64_t 
         c.write_range(mem, csz - SIZE_SZ);
     }
     // Record it as malloc() does.
-    uint32_t s;
-    if (auto it = m_site_index.find(site); it != m_site_index.end()) {
-        s = it->second;
-    } else {
-        s = static_cast<uint32_t>(m_sites.size());
-        m_sites.push_back(site);
-        m_site_index.emplace(site, s);
-    }
-    m_records[mem] = AllocRecord{sz, s, k.clock.now()};
+    m_records.put(mem, AllocRecord{sz, intern_site(site), k.clock.now()});
     return mem;
 }
 
@@ -1070,12 +1071,14 @@ Result<uint64_t> ProcessMalloc::realloc(Kernel& k, Task& t, uint64_t oldmem, uin
             int_free(c, c.arena(a), oldp);
         }
     }
-    AllocRecord rec{bytes, 0, k.clock.now()};
-    if (auto it = m_records.find(oldmem); it != m_records.end()) {
-        rec.site = it->second.site;
-        m_records.erase(it);
+    // As memleak sees it: the old block freed, a new one allocated at
+    // realloc's call stack (the old one's when realloc names none).
+    AllocRecord rec{bytes, intern_site(site), k.clock.now()};
+    if (const AllocRecord* old = m_records.find(oldmem)) {
+        if (site.empty()) rec.site = old->site;
+        m_records.erase(oldmem);
     }
-    m_records[newmem] = rec;
+    m_records.put(newmem, rec);
     return newmem;
 }
 
@@ -1263,11 +1266,11 @@ void ProcessMalloc::validate(const Kernel& k, const Task& leader) const {
             fail(fmt::format("arena {}: heaps of {} bytes but {} bytes of system memory", av.index, sys,
                              av.system_mem));
     }
-    for (const auto& [mem, rec] : m_records) {
+    m_records.for_each([&](uint64_t mem, const AllocRecord&) {
         const Vma* v = find_vma(mm, mem);
         if (!v || v->vm_start > mem || !(v->vm_flags & VM_READ) || !(v->vm_flags & VM_WRITE))
             fail(fmt::format("chunk {:#x} is not in a readable, writable area", mem));
-    }
+    });
 }
 
 void validate_malloc(const Kernel& k) {

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "libc/addr_map.h"
 #include "libc/words.h"
 #include "mmsim/result.h"
 
@@ -157,8 +158,10 @@ public:
 
     const MallocPar& par() const { return mp; }
     const std::vector<Arena>& arenas() const { return m_arenas; }
-    // Outstanding allocations by user address; site names by index.
-    const std::map<uint64_t, AllocRecord>& outstanding() const { return m_records; }
+    // Outstanding allocations by user address (a sorted copy); their count;
+    // site names by index.
+    std::map<uint64_t, AllocRecord> outstanding() const;
+    std::size_t outstanding_count() const { return m_records.size(); }
     const std::vector<std::string>& sites() const { return m_sites; }
 
     // Chunks tile every heap, bins hold free chunks of the right sizes,
@@ -184,9 +187,11 @@ public:
     std::map<int, Thread> m_threads;         // by tid
     Words m_words;                           // glibc's metadata in process memory
     std::map<uint64_t, uint64_t> m_foreign;  // foreign sbrk in the main heap: start -> end
-    std::map<uint64_t, AllocRecord> m_records;
+    AddrMap<AllocRecord> m_records;
     std::vector<std::string> m_sites;
     std::map<std::string, uint32_t> m_site_index;
+    uint32_t m_last_site = 0;
+    uint32_t intern_site(const std::string& site);
 };
 
 // The process's malloc, created on first use.

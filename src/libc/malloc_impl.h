@@ -9,6 +9,7 @@
 #include "kernel/kernel.h"
 #include "kernel/task.h"
 #include "libc/malloc.h"
+#include "mm/memory_fast.h"
 #include "mm/mm.h"
 
 namespace mmsim::libc {
@@ -55,7 +56,7 @@ struct Call {
 
     // ---- the process's memory --------------------------------------------------
     void touch(uint64_t addr, bool write) {
-        VmFault f = access_memory(k, t, addr, write ? Access::Write : Access::Read);
+        VmFault f = access_memory_inline(k, t, addr, write ? Access::Write : Access::Read);
         if (f != VmFault::Minor && f != VmFault::Major) throw MallocFault{f, addr, write};
     }
     uint64_t rd(uint64_t addr) {

@@ -351,7 +351,7 @@ Value malloc_value(Interp& in, const std::vector<RefStep>& full, const Expr& ref
     if (f == "mmap_threshold") return of(pm.par().mmap_threshold);
     if (f == "trim_threshold") return of(pm.par().trim_threshold);
     if (f == "arenas") return of(pm.arenas().size());
-    if (f == "outstanding") return of(pm.outstanding().size());
+    if (f == "outstanding") return of(pm.outstanding_count());
     throw InputError(
         path[1].loc,
         fmt::format("no malloc field '{}' (expected heap, arena, ordblks, smblks, hblks, hblkhd, "

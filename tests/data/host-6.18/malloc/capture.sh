@@ -11,3 +11,11 @@ gcc -O0 -Wall -pthread malloc_steps.c -o /tmp/mo/malloc_steps
 readelf -lW /tmp/mo/malloc_steps
 (cd /tmp/mo && ./malloc_steps) > malloc_steps.out
 (cd /tmp/mo && ./malloc_steps) > malloc_steps.out2
+
+# bins.c: tcache reuse order, fastbin overflow, mallinfo2 after the
+# fragmentation pattern, the double-free message (stdout flushed first).
+gcc -O0 bins.c -o /tmp/mo/bins && (/tmp/mo/bins > bins.out 2>&1 || true)
+# arenas.c: n threads each holding a malloc(100); the ---p areas and
+# mallinfo2().arena show how many arenas exist (2 CPUs: at most 16).
+gcc -O0 -pthread arenas.c -o /tmp/mo/arenas
+for n in 1 15 16 20; do echo "threads=$n"; /tmp/mo/arenas $n; done > arenas.out
