@@ -351,6 +351,7 @@ const CommandRegistry& builtin_registry() {
         register_vmalloc_commands(r);
         register_cma_commands(r);
         register_libc_commands(r);
+        register_memleak_commands(r);
         return r;
     }();
     return registry;

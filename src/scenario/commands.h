@@ -197,6 +197,7 @@ void register_fs_commands(CommandRegistry& r);       // fs_commands.cpp
 void register_vmalloc_commands(CommandRegistry& r);  // vmalloc_commands.cpp
 void register_cma_commands(CommandRegistry& r);      // cma_commands.cpp
 void register_libc_commands(CommandRegistry& r);     // libc_commands.cpp
+void register_memleak_commands(CommandRegistry& r);  // memleak_commands.cpp
 
 // free(3) on behalf of a process (libc_commands.cpp): the `free` command
 // runs these when its first word is not a flag, and procps free otherwise.
