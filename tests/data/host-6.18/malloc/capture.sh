@@ -19,3 +19,7 @@ gcc -O0 bins.c -o /tmp/mo/bins && (/tmp/mo/bins > bins.out 2>&1 || true)
 # mallinfo2().arena show how many arenas exist (2 CPUs: at most 16).
 gcc -O0 -pthread arenas.c -o /tmp/mo/arenas
 for n in 1 15 16 20; do echo "threads=$n"; /tmp/mo/arenas $n; done > arenas.out
+
+# case01.c: catalogue case 1 on the real glibc (examples/seeds/case01-brk-vs-mmap.mms
+# expects the same heap sizes and malloc_stats numbers).
+gcc -O0 case01.c -o /tmp/mo/case01 && /tmp/mo/case01 > case01.out 2>&1
