@@ -150,7 +150,7 @@ std::vector<MemleakAlloc> user_allocs(const Task& t) {
     std::string module = module_of(t);
     std::vector<std::vector<MemleakFrame>> stacks(pm->sites().size());
     for (std::size_t i = 0; i < stacks.size(); i++) stacks[i] = user_stack(pm->sites()[i], module);
-    out.reserve(pm->outstanding().size());
+    out.reserve(pm->outstanding_count());
     for (const auto& [addr, rec] : pm->outstanding()) {
         MemleakAlloc a;
         a.address = addr;

@@ -25,8 +25,8 @@
 // empty stack here, a negative stack id there); -z/-Z keep sizes within
 // [min, max]; allocations are visited by size, smallest first, which is
 // the order of the -a lines; stacks are grouped by their frames, sorted by
-// total bytes (or --sort count) ascending, and the last N kept, so the
-// biggest is printed last.
+// total bytes (or --sort count) ascending, and the last N kept (all of
+// them for -T 0, Python's [-0:]), so the biggest is printed last.
 #pragma once
 
 #include <cstdint>
