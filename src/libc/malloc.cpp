@@ -480,7 +480,21 @@ void malloc_consolidate(Call& c, Arena& av) {
     }
 }
 
+namespace {
+uint64_t int_malloc_body(Call& c, Arena& av, uint64_t bytes);
+}
+
+// _int_malloc(): every block it returns is filled first when M_PERTURB is
+// set (alloc_perturb: a memset, so its pages are written). Blocks from the
+// tcache are not.
 uint64_t int_malloc(Call& c, Arena& av, uint64_t bytes) {
+    uint64_t mem = int_malloc_body(c, av, bytes);
+    if (mem && c.mp.perturb_byte) c.write_range(mem, bytes);
+    return mem;
+}
+
+namespace {
+uint64_t int_malloc_body(Call& c, Arena& av, uint64_t bytes) {
     if (bytes > static_cast<uint64_t>(INT64_MAX)) return 0;
     uint64_t nb = request2size(bytes);
     ProcessMalloc::Thread* th = &c.thread();
@@ -737,6 +751,7 @@ uint64_t int_malloc(Call& c, Arena& av, uint64_t bytes) {
         }
     }
 }
+}  // namespace
 
 void int_free(Call& c, Arena& av, uint64_t p) {
     uint64_t size = c.chunksize(p);
@@ -765,6 +780,7 @@ void int_free(Call& c, Arena& av, uint64_t p) {
         uint64_t next_nomask = c.size_nomask(p + size);
         if (next_nomask <= CHUNK_HDR_SZ || (next_nomask & ~SIZE_BITS) >= av.system_mem)
             c.printerr("free(): invalid next size (fast)");
+        if (c.mp.perturb_byte) c.write_range(chunk2mem(p), size - CHUNK_HDR_SZ);  // free_perturb
         av.have_fastchunks = true;
         unsigned idx = fastbin_index(size);
         uint64_t old = av.fastbins[idx];
@@ -781,6 +797,7 @@ void int_free(Call& c, Arena& av, uint64_t p) {
         uint64_t nextsize = c.chunksize(nextchunk);
         if (c.size_nomask(nextchunk) <= CHUNK_HDR_SZ || nextsize >= av.system_mem)
             c.printerr("free(): invalid next size (normal)");
+        if (c.mp.perturb_byte) c.write_range(chunk2mem(p), size - CHUNK_HDR_SZ);  // free_perturb
         if (!c.prev_inuse(p)) {
             uint64_t prevsize = c.prev_size(p);
             size += prevsize;
@@ -1016,9 +1033,12 @@ Result<uint64_t> ProcessMalloc::calloc(Kernel& k, Task& t, uint64_t n, uint64_t 
     if (!mem && a != 0) mem = int_malloc(c, c.arena(0), sz);
     if (!mem) return Errno::NOMEM;
     uint64_t p = mem2chunk(mem);
-    if (!c.is_mmapped(p)) {
+    if (c.is_mmapped(p)) {
+        // Fresh pages are zero, unless M_PERTURB just filled them.
+        if (mp.perturb_byte) c.write_range(mem, sz);
+    } else {
         uint64_t csz = c.chunksize(p);
-        if (p == oldtop && csz > oldtopsize) csz = oldtopsize;
+        if (mp.perturb_byte == 0 && p == oldtop && csz > oldtopsize) csz = oldtopsize;
         c.write_range(mem, csz - SIZE_SZ);
     }
     // Record it as malloc() does.
@@ -1110,7 +1130,10 @@ int ProcessMalloc::mallopt(Kernel& k, Task& t, int param, int64_t value) {
             mp.no_dyn_threshold = true;
             return 1;
         case M_CHECK_ACTION:
+            // Heap checking moved to libc_malloc_debug.so in 2.34: accepted, no effect.
+            return 1;
         case M_PERTURB:
+            mp.perturb_byte = static_cast<int>(value);
             return 1;
         case M_ARENA_TEST:
             if (value > 0) mp.arena_test = v;

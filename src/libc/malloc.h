@@ -81,6 +81,7 @@ struct MallocPar {
     uint64_t tcache_bins = TCACHE_MAX_BINS;
     uint64_t tcache_count = 7;
     uint64_t max_fast = 128;  // global_max_fast: set_max_fast (DEFAULT_MXFAST)
+    int perturb_byte = 0;     // M_PERTURB: fill blocks on malloc and free when non-zero
 };
 
 // One arena (struct malloc_state). Bins are lists threaded through the

@@ -4,7 +4,7 @@
 // glibc's checks and their messages, the arena limit (measured on the host
 // with tests/data/host-6.18/malloc's arenas.c, below), mallopt's switches,
 // the fragmentation the issue names, and the outstanding-allocation table.
-// The host's answers come from tests/data/host-6.18/malloc/{bins,arenas}.c
+// The host's answers come from tests/data/host-6.18/malloc/{bins,arenas,perturb}.c
 // (their .out files), quoted where they are used.
 // Every test validates the kernel (chunks tile the heaps, counters agree,
 // allocations lie in rw areas) after its steps.
@@ -187,6 +187,26 @@ TEST(Malloc, CallocOfFreshlyMappedMemoryTouchesNothing) {
     ASSERT_TRUE(g);
     // One page: the chunk header sysmalloc writes; the zeroes are the kernel's.
     EXPECT_EQ(p.status_kb("RssAnon"), rss + 4);
+    p.k->validate();
+}
+
+// perturb.out: RssAnon grows by 4 kB for a plain malloc(100000) (the new
+// top's header), by 100 kB once M_PERTURB is set (the block is filled), and
+// by 196 kB for calloc(1, 200000), mapped but cleared anyway.
+TEST(Malloc, PerturbFillsWhatMallocReturnsAsOnTheHost) {
+    Proc p = spawn();
+    p.free(p.malloc(16));
+    int64_t a0 = p.status_kb("RssAnon");
+    p.malloc(100000);
+    int64_t a1 = p.status_kb("RssAnon");
+    EXPECT_EQ(p.pm().mallopt(*p.k, *p.t, libc::M_PERTURB, 0x55), 1);
+    p.malloc(100000);
+    int64_t a2 = p.status_kb("RssAnon");
+    ASSERT_TRUE(p.pm().calloc(*p.k, *p.t, 1, 200000));
+    int64_t a3 = p.status_kb("RssAnon");
+    EXPECT_EQ(a1 - a0, 4);
+    EXPECT_EQ(a2 - a1, 100);
+    EXPECT_EQ(a3 - a2, 196);
     p.k->validate();
 }
 

@@ -23,3 +23,7 @@ for n in 1 15 16 20; do echo "threads=$n"; /tmp/mo/arenas $n; done > arenas.out
 # case01.c: catalogue case 1 on the real glibc (examples/seeds/case01-brk-vs-mmap.mms
 # expects the same heap sizes and malloc_stats numbers).
 gcc -O0 case01.c -o /tmp/mo/case01 && /tmp/mo/case01 > case01.out 2>&1
+
+# perturb.c: M_PERTURB makes malloc fill (write) what it returns, and calloc
+# write even a fresh mapping: the RssAnon changes.
+gcc -O0 perturb.c -o /tmp/mo/perturb && /tmp/mo/perturb > perturb.out
