@@ -14,7 +14,7 @@ boot ram=1G cpus=1
 spawn hello as=p
 
 # One request's body before the loop, so that its chunks already exist.
-malloc $p 256 count=4 at='main;handle_request;read_body' as=body
+malloc $p 256 count=4 at=main,handle_request,read_body as=body
 free $p body
 
 # hello's heap: 132 KiB from its first sbrk (main's first malloc asked for
@@ -29,8 +29,8 @@ smem -P hello
 # Pages of the heap written when the top chunk starts at offset TOP: up
 # to the one holding its size field (TOP + 8). The heap starts on a page.
 every 1s {
-  malloc $p 1K at='main;handle_request;parse_header' fill
-  malloc $p 256 count=4 at='main;handle_request;read_body' as=body
+  malloc $p 1K at=main,handle_request,parse_header fill
+  malloc $p 256 count=4 at=main,handle_request,read_body as=body
   free $p body
 }
 memleak -p $p 20s 3                                  # reports at 20 s, 40 s and 60 s

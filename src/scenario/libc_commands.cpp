@@ -13,7 +13,7 @@
 //
 // PID may be a thread's id: the call runs on that thread, with its tcache
 // and arena. at= names the call stack of the allocation, outermost frame
-// first (main;load_config;xstrdup), for memleak. fill writes every byte
+// first (main,load_config,xstrdup), for memleak. fill writes every byte
 // of the block, as memset would. With count=N the N addresses form a group
 // named by as=, which free takes whole (keep=N keeps every Nth block).
 //
@@ -66,18 +66,26 @@ bool libc_call(Interp& in, Invocation& inv, Task& t, F&& call) {
     }
 }
 
-// The call stack of at=, checked: frames of identifier characters.
+// The call stack of at=, checked: frames of identifier characters
+// separated by commas (';' also, inside quotes: unquoted it ends the
+// command). Kept folded with ';', outermost first, as flame graphs fold.
 std::string site_of(const Args& a) {
     const Arg* at = a.option("at");
     if (!at) return "";
-    if (at->value.empty()) throw InputError(at->loc, "at= expects a call stack like main;parse;xmalloc");
-    for (char c : at->value)
+    if (at->value.empty()) throw InputError(at->loc, "at= expects a call stack like main,parse,xmalloc");
+    std::string site = at->value;
+    for (char& c : site) {
+        if (c == ',') c = ';';
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ';' || c == '.' || c == ':' ||
               c == '@'))
-            throw InputError(at->loc, fmt::format("at= expects frames separated by ';' (main;parse;xmalloc), "
-                                                  "got '{}'",
-                                                  at->value));
-    return at->value;
+            throw InputError(at->loc,
+                             fmt::format("at= expects frames separated by commas (main,parse,xmalloc), "
+                                         "got '{}'",
+                                         at->value));
+    }
+    if (site.front() == ';' || site.back() == ';' || site.find(";;") != std::string::npos)
+        throw InputError(at->loc, fmt::format("at= has an empty frame in '{}'", at->value));
+    return site;
 }
 
 // The variables the allocating commands set.
@@ -141,9 +149,9 @@ void register_alloc(CommandRegistry& r) {
             "the address goes into $VAR and $addr. fill writes the block; count=N makes a group named by "
             "as=.";
         s.examples = {"malloc $p 64K as=a", "malloc $p 1000 count=4096 fill as=small",
-                      "malloc $p 48 at=main;load_config;xstrdup"};
+                      "malloc $p 48 at=main,load_config,xstrdup"};
         s.options = {{"count", ArgKind::Int, "how many blocks (a group, named by as=)"},
-                     {"at", ArgKind::Text, "the call stack, outermost first: main;parse;xmalloc"},
+                     {"at", ArgKind::Text, "the call stack, outermost first: main,parse,xmalloc"},
                      {"as", ArgKind::Name, "variable (or group) to hold the address(es)"}};
         s.min_args = 2;
         s.max_args = 3;
