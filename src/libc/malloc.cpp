@@ -986,6 +986,7 @@ Result<uint64_t> ProcessMalloc::malloc(Kernel& k, Task& t, uint64_t bytes, const
         }
     }
     if (!victim) return Errno::NOMEM;
+    if (k.debug_vm) check_block(t, victim, bytes);
     m_records.put(victim, AllocRecord{bytes, intern_site(site), k.clock.now()});
     return victim;
 }
@@ -1042,6 +1043,7 @@ Result<uint64_t> ProcessMalloc::calloc(Kernel& k, Task& t, uint64_t n, uint64_t 
         c.write_range(mem, csz - SIZE_SZ);
     }
     // Record it as malloc() does.
+    if (k.debug_vm) check_block(t, mem, sz);
     m_records.put(mem, AllocRecord{sz, intern_site(site), k.clock.now()});
     return mem;
 }
@@ -1098,6 +1100,7 @@ Result<uint64_t> ProcessMalloc::realloc(Kernel& k, Task& t, uint64_t oldmem, uin
         if (site.empty()) rec.site = old->site;
         m_records.erase(oldmem);
     }
+    if (k.debug_vm) check_block(t, newmem, bytes);
     m_records.put(newmem, rec);
     return newmem;
 }
@@ -1194,10 +1197,9 @@ uint64_t ProcessMalloc::usable_size(uint64_t mem) const {
 
 // ---- invariants ------------------------------------------------------------------------------
 
-void ProcessMalloc::validate(const Kernel& k, const Task& leader) const {
+void ProcessMalloc::validate(const Kernel& k, const Task& /*leader*/) const {
     auto fail = [](const std::string& what) { throw std::logic_error("malloc: " + what); };
     (void)k;
-    const MmStruct& mm = *leader.mm;
     auto size_of = [&](uint64_t p) { return m_words.get(p + 8) & ~SIZE_BITS; };
     // Free chunks: every bin, fastbin and tcache entry.
     std::map<uint64_t, uint64_t> free_chunks;  // chunk -> size
@@ -1289,11 +1291,22 @@ void ProcessMalloc::validate(const Kernel& k, const Task& leader) const {
             fail(fmt::format("arena {}: heaps of {} bytes but {} bytes of system memory", av.index, sys,
                              av.system_mem));
     }
-    m_records.for_each([&](uint64_t mem, const AllocRecord&) {
-        const Vma* v = find_vma(mm, mem);
-        if (!v || v->vm_start > mem || !(v->vm_flags & VM_READ) || !(v->vm_flags & VM_WRITE))
-            fail(fmt::format("chunk {:#x} is not in a readable, writable area", mem));
-    });
+    // Where each block lies is checked when it is handed out (check_block):
+    // afterwards the program may unmap or protect it, as real ones do.
+}
+
+void ProcessMalloc::check_block(const Task& t, uint64_t mem, uint64_t bytes) const {
+    // Every block malloc returns lies, whole, in readable and writable areas.
+    uint64_t end = mem + std::max<uint64_t>(bytes, 1);
+    for (uint64_t a = mem; a < end;) {
+        const Vma* v = find_vma(*t.mm, a);
+        if (!v || v->vm_start > a || !(v->vm_flags & VM_READ) || !(v->vm_flags & VM_WRITE))
+            throw std::logic_error(
+                fmt::format("malloc returned {:#x} ({} bytes), but {:#x} is not in a readable, "
+                            "writable area",
+                            mem, bytes, a));
+        a = v->vm_end;
+    }
 }
 
 void validate_malloc(const Kernel& k) {

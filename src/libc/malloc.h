@@ -168,6 +168,8 @@ public:
     // Chunks tile every heap, bins hold free chunks of the right sizes,
     // counters agree (DESIGN.md section 10). Throws std::logic_error.
     void validate(const Kernel& k, const Task& leader) const;
+    // With checks on (debug_vm): the block just returned lies in rw areas.
+    void check_block(const Task& t, uint64_t mem, uint64_t bytes) const;
 
     // The implementation's state, public to malloc.cpp and arena.cpp.
     MallocPar mp;
