@@ -92,6 +92,15 @@ void do_exit(Kernel& k, Task& t_in, int code) {
     if (!k.tasks->find(leader->ppid)) release_task(k, *leader);
 }
 
+void do_exit_thread(Kernel& k, Task& t) {
+    if (t.is_leader() || !t.alive()) return;
+    // exit(2) of one thread: it lets go of the address space and its
+    // kernel stack; with no one to wait for it, it is released at once.
+    exit_mm(k, t);
+    free_kernel_stack(k, t);
+    release_task(k, t);
+}
+
 void force_fatal_signal(Kernel& k, Task& t, int sig, uint64_t addr, unsigned fault_flags,
                         const std::string& /*why*/) {
     if (sig == Sig::SEGV) {

@@ -24,6 +24,7 @@
 #include "kernel/kernel.h"
 #include "kernel/task.h"
 #include "libc/malloc.h"
+#include "libc/nptl_stack.h"
 #include "mm/filemap.h"
 #include "mm/mm.h"
 #include "mm/page_alloc.h"
@@ -112,6 +113,17 @@ Result<Task*> do_fork(Kernel& k, Task& parent) {
     child.state = TaskState::Sleeping;
     child.start_time = k.clock.now();
     if (oldmm.libc) mm->libc = libc::fork_malloc(*oldmm.libc, parent.pid, child.pid);
+    // The child's only thread is the forking one; the stacks of the
+    // others, copied with the memory, join its stack cache.
+    std::vector<libc::StackBlock> others;
+    if (Task* leader = k.tasks->find(parent.tgid))
+        for (int tid : leader->threads)
+            if (Task* th = k.tasks->find(tid); th && tid != parent.pid && th->thread_stack)
+                others.push_back(
+                    {th->thread_stack - PAGE_SIZE, th->thread_stack_size + PAGE_SIZE, PAGE_SIZE});
+    // (A bare address space that runs no program has no C library.)
+    if (!parent.exe.empty() && (oldmm.stacks || !others.empty()))
+        mm->stacks = libc::fork_stack_cache(oldmm.stacks.get(), others);
     child.mm = std::move(mm);
     if (Task* leader = k.tasks->find(parent.tgid)) leader->children.push_back(child.pid);
     return &child;
@@ -121,24 +133,15 @@ Result<Task*> create_thread(Kernel& k, Task& leader_in, uint64_t stack_size) {
     Task* leaderp = k.tasks->find(leader_in.tgid);
     if (!leaderp || !leaderp->mm) return Errno::INVAL;
     Task& leader = *leaderp;
-    // glibc's allocate_stack(): one mapping of guard + stack, PROT_NONE,
-    // then the stack part made read-write (two areas).
-    uint64_t guard = PAGE_SIZE;
-    uint64_t size = (stack_size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-    MmapArgs a;
-    a.len = size + guard;
-    a.prot = PROT_NONE;
-    a.flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK;
-    auto mem = do_mmap(k, leader, a);
-    if (!mem) return mem.error();
-    if (auto r = do_mprotect(k, leader, *mem + guard, size, PROT_READ | PROT_WRITE); !r) {
-        (void)do_munmap(k, leader, *mem, size + guard);
-        return r.error();
-    }
+    // glibc's allocate_stack(): a cached stack, or guard + stack mapped
+    // PROT_NONE with the stack part made read-write (two areas).
+    auto blk = libc::allocate_stack(k, leader_in.mm ? leader_in : leader, stack_size);
+    if (!blk) return blk.error();
+    const uint64_t guard = blk->guard, size = blk->size - blk->guard;
     Task& t = k.tasks->create(leader.ppid);
     if (auto r = dup_task_struct(k, t); !r) {
         k.tasks->remove(t.pid);
-        (void)do_munmap(k, leader, *mem, size + guard);
+        (void)do_munmap(k, leader, blk->block, blk->size);
         return r.error();
     }
     t.tgid = leader.tgid;
@@ -152,7 +155,8 @@ Result<Task*> create_thread(Kernel& k, Task& leader_in, uint64_t stack_size) {
     t.start_time = k.clock.now();
     t.mm = leader.mm;
     t.mm->mm_users++;
-    t.thread_stack = *mem + guard;
+    t.thread_stack = blk->block + guard;
+    t.thread_dtv = blk->dtv;
     t.thread_stack_size = size;
     leader.threads.push_back(t.pid);
     // The new thread writes its descriptor and TLS at the top of its stack

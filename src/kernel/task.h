@@ -59,6 +59,7 @@ struct Task {
     Nanos cutime = 0, cstime = 0;
     uint64_t thread_stack = 0;  // a non-leader thread: the start of its mmap'd stack
     uint64_t thread_stack_size = 0;
+    uint64_t thread_dtv = 0;        // its DTV, a block of the process's malloc (src/libc/nptl_stack.h)
     std::vector<int> children;      // pids of processes this one forked or spawned
     std::vector<int> threads;       // leader only: tids of the other threads
     std::vector<Pfn> kernel_stack;  // THREAD_SIZE of kernel stack pages
@@ -114,6 +115,9 @@ void free_kernel_stack(Kernel& k, Task& t);
 // exit.cpp: exit_group(2): every thread ends, the address space goes
 // (exit_mm), the process becomes a zombie until waited for.
 void do_exit(Kernel& k, Task& t, int code);
+// exit.cpp: exit(2) of one thread that is not the group leader (what
+// pthread_exit ends in, after the C library's part, libc::thread_end).
+void do_exit_thread(Kernel& k, Task& t);
 // A fatal signal: the process dies with it (the exit status records it).
 // A fault's SIGSEGV or SIGBUS also logs the kernel's "segfault at" line.
 void force_fatal_signal(Kernel& k, Task& t, int sig, uint64_t addr, unsigned fault_flags,

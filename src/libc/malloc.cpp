@@ -1149,6 +1149,39 @@ int ProcessMalloc::mallopt(Kernel& k, Task& t, int param, int64_t value) {
     }
 }
 
+void ProcessMalloc::thread_freeres(Kernel& k, Task& t) {
+    auto it = m_threads.find(t.pid);
+    if (it == m_threads.end()) return;  // it never called malloc
+    Call c(k, t, *this);
+    Thread th = it->second;
+    // tcache_thread_shutdown(): the tcache is gone before the frees, so
+    // each chunk goes to its arena's bins (or top), as a free without a
+    // tcache does; the tcache struct last.
+    it->second.tcache = 0;
+    if (th.tcache) {
+        for (uint64_t i = 0; i < TCACHE_MAX_BINS; i++) {
+            while (th.entries[i]) {
+                uint64_t e = th.entries[i];
+                if (e & MALLOC_ALIGN_MASK)
+                    c.printerr("tcache_thread_shutdown(): unaligned tcache chunk detected");
+                th.entries[i] = c.rd(e);
+                uint64_t p = mem2chunk(e);
+                int_free(c, c.arena(arena_for_chunk(c, p)), p);
+            }
+        }
+        c.touch(th.tcache, false);
+        uint64_t p = mem2chunk(th.tcache);
+        int_free(c, c.arena(arena_for_chunk(c, p)), p);
+    }
+    // arena_thread_freeres().
+    if (th.arena >= 0) {
+        Arena& a = m_arenas[static_cast<std::size_t>(th.arena)];
+        if (a.attached_threads == 0) throw std::logic_error("malloc: an arena with no attached thread");
+        if (--a.attached_threads == 0) m_free_list.insert(m_free_list.begin(), th.arena);
+    }
+    m_threads.erase(t.pid);
+}
+
 int ProcessMalloc::malloc_trim(Kernel& k, Task& t, uint64_t pad) {
     Call c(k, t, *this);
     int result = mtrim(c, m_arenas[0], pad);

@@ -153,6 +153,11 @@ public:
     int mallopt(Kernel& k, Task& t, int param, int64_t value);
     int malloc_trim(Kernel& k, Task& t, uint64_t pad);
     MallInfo2 mallinfo2() const;
+    // A thread's end (__libc_thread_freeres): tcache_thread_shutdown()
+    // frees its cached chunks and the tcache itself into the arena, then
+    // arena_thread_freeres() detaches it from its arena, which goes on the
+    // free list when no thread is left on it.
+    void thread_freeres(Kernel& k, Task& t);
     // malloc_stats()'s text (what it prints to stderr).
     std::string malloc_stats() const;
     uint64_t usable_size(uint64_t mem) const;

@@ -35,7 +35,8 @@ struct Inode;
 struct MmStruct;
 namespace libc {
 class ProcessMalloc;
-}
+struct StackCache;
+}  // namespace libc
 
 // vm_flags bits (include/linux/mm.h, 6.18 values, x86-64).
 enum VmFlag : uint64_t {
@@ -160,6 +161,8 @@ struct MmStruct {
     // the words it keeps in this memory. Created on first use; fork copies
     // it along with the memory it describes; exec starts afresh.
     std::shared_ptr<libc::ProcessMalloc> libc;
+    // NPTL's cache of ended threads' stacks (src/libc/nptl_stack.h).
+    std::shared_ptr<libc::StackCache> stacks;
 
     int mm_users = 0;  // tasks (threads) using this address space
     TlbMmContext tlb;  // ctx_id, tlb_gen, the CPUs that have it loaded

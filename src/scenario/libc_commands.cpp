@@ -10,6 +10,7 @@
 //   mallopt PID PARAM VALUE
 //   malloc_trim PID [PAD]
 //   malloc_stats PID
+//   thread_exit TID
 //
 // PID may be a thread's id: the call runs on that thread, with its tcache
 // and arena. at= names the call stack of the allocation, outermost frame
@@ -36,6 +37,7 @@
 #include "kernel/kernel.h"
 #include "kernel/task.h"
 #include "libc/malloc.h"
+#include "libc/nptl_stack.h"
 #include "mm/mm.h"
 #include "scenario/commands.h"
 #include "scenario/interp.h"
@@ -266,6 +268,30 @@ void register_alloc(CommandRegistry& r) {
 }
 
 void register_control(CommandRegistry& r) {
+    {
+        CommandSpec s;
+        s.name = "thread_exit";
+        s.usage = "thread_exit TID";
+        s.summary =
+            "The thread returns (pthread_exit) and is joined: its tcache goes back to its arena, the arena "
+            "to the free list when no thread is left on it, its stack (madvised away below the descriptor) "
+            "to the stack cache for the next thread.";
+        s.examples = {"thread_exit $t"};
+        s.min_args = s.max_args = 1;
+        s.defines = defines_signal;
+        s.run = [](Interp& in, Invocation& inv) {
+            Kernel& k = in.kernel(inv.cmd.loc);
+            Task& t = live_task(in, inv.args.positional[0]);
+            if (t.is_leader())
+                throw InputError(inv.args.positional[0].loc,
+                                 fmt::format("{} is a process, not one of its threads (exit_process ends a "
+                                             "process)",
+                                             t.pid));
+            if (!libc_call(in, inv, t, [&] { libc::thread_end(k, t); })) return;
+            do_exit_thread(k, t);
+        };
+        r.add(std::move(s));
+    }
     {
         CommandSpec s;
         s.name = "mallopt";

@@ -105,5 +105,28 @@ TEST(LibcCommands, ThreadsAllocateFromTheirOwnArenas) {
     EXPECT_EQ(r.failures, 0) << r.err;
 }
 
+TEST(LibcCommands, AnEndedThreadsStackAndArenaServeTheNextThread) {
+    // texit.c's story as a scenario: the second thread maps nothing new.
+    auto r = test::run_scenario(kHead +
+                                "thread $p as=t\n"
+                                "malloc $t 100 count=20 fill as=g\n"
+                                "free $t g\n"
+                                "let vsz = proc[$p].status.VmSize\n"
+                                "let areas = proc[$p].maps.count\n"
+                                "thread_exit $t\n"
+                                "expect proc[$p].status.Threads == 1\n"
+                                "expect proc[$p].status.VmSize == $vsz\n"
+                                "thread $p as=t2\n"
+                                "malloc $t2 100 as=b\n"
+                                "expect proc[$p].status.VmSize == $vsz\n"
+                                "expect proc[$p].maps.count == $areas\n"
+                                "expect malloc[$p].arenas == 2\n"
+                                "thread_exit $p\n");
+    EXPECT_EQ(r.status, 2) << r.out;
+    EXPECT_EQ(r.failures, 0) << r.err;
+    EXPECT_NE(r.err.find("s.mms:17:13: error: 1000 is a process, not one of its threads"), std::string::npos)
+        << r.err;
+}
+
 }  // namespace
 }  // namespace mmsim

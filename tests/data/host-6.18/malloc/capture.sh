@@ -27,3 +27,7 @@ gcc -O0 case01.c -o /tmp/mo/case01 && /tmp/mo/case01 > case01.out 2>&1
 # perturb.c: M_PERTURB makes malloc fill (write) what it returns, and calloc
 # write even a fresh mapping: the RssAnon changes.
 gcc -O0 perturb.c -o /tmp/mo/perturb && /tmp/mo/perturb > perturb.out
+
+# texit.c: a thread that writes 256 KiB of its stack and frees 20 small
+# blocks, joined twice over: the stack stays cached, the arena is reused.
+gcc -O0 -pthread texit.c -o /tmp/mo/texit && /tmp/mo/texit > texit.out
