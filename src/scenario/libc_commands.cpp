@@ -68,6 +68,17 @@ bool libc_call(Interp& in, Invocation& inv, Task& t, F&& call) {
     }
 }
 
+// An allocating call: $addr (and as=) on success, $errno and the message
+// on failure, nothing more when the process died in it.
+template <class F>
+void alloc_call(Interp& in, Invocation& inv, Task& t, const char* name, F&& call) {
+    Result<uint64_t> m = Errno::NOMEM;
+    if (!libc_call(in, inv, t, [&] { m = call(); })) return;
+    if (!m) return report(in, inv, name, m.err());
+    ok(in);
+    set_as(in, inv.args, hex(*m), "addr");
+}
+
 // The call stack of at=, checked: frames of identifier characters
 // separated by commas (';' also, inside quotes: unquoted it ends the
 // command). Kept folded with ';', outermost first, as flame graphs fold.
@@ -228,12 +239,8 @@ void register_alloc(CommandRegistry& r) {
             uint64_t n = static_cast<uint64_t>(arg_int(inv.args.positional[1], "a count", 0, INT64_MAX));
             uint64_t size = arg_size(inv.args.positional[2], "a size");
             std::string site = site_of(inv.args);
-            Result<uint64_t> m = Errno::NOMEM;
-            if (!libc_call(in, inv, t, [&] { m = libc::process_malloc(t).calloc(k, t, n, size, site); }))
-                return;
-            if (!m) return report(in, inv, "calloc", m.err());
-            ok(in);
-            set_as(in, inv.args, hex(*m), "addr");
+            alloc_call(in, inv, t, "calloc",
+                       [&] { return libc::process_malloc(t).calloc(k, t, n, size, site); });
         };
         r.add(std::move(s));
     }
@@ -256,12 +263,8 @@ void register_alloc(CommandRegistry& r) {
             uint64_t old = arg_addr(inv.args.positional[1], "an address");
             uint64_t size = arg_size(inv.args.positional[2], "a size");
             std::string site = site_of(inv.args);
-            Result<uint64_t> m = Errno::NOMEM;
-            if (!libc_call(in, inv, t, [&] { m = libc::process_malloc(t).realloc(k, t, old, size, site); }))
-                return;
-            if (!m) return report(in, inv, "realloc", m.err());
-            ok(in);
-            set_as(in, inv.args, hex(*m), "addr");
+            alloc_call(in, inv, t, "realloc",
+                       [&] { return libc::process_malloc(t).realloc(k, t, old, size, site); });
         };
         r.add(std::move(s));
     }
