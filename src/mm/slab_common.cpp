@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 
 #include <bit>
+#include <optional>
 #include <stdexcept>
 
 #include "base/text.h"
@@ -94,9 +95,12 @@ uint64_t must(Result<uint64_t> r, const char* what) {
 // kmem_cache_node object per node.
 Result<void> attach_cache_objects(Kernel& k, KmemCache& s) {
     SlabState& st = *k.slab;
+    SlabTrackSite create(k, "create_cache");
     auto self = kmem_cache_alloc(k, *st.kmem_cache, GFP_KERNEL);
     if (!self) return self.err();
     s.self_object = *self;
+    SlabTrackSite open(k, "do_kmem_cache_create");
+    SlabTrackSite nodes(k, "init_kmem_cache_nodes");
     for (std::size_t n = 0; n < k.nodes.size(); n++) {
         auto obj = kmem_cache_alloc(k, *st.kmem_cache_node, GFP_KERNEL, static_cast<int>(n));
         if (!obj) return obj.err();
@@ -122,6 +126,7 @@ void new_kmalloc_cache(Kernel& k, unsigned index, KmallocType type) {
     a.align = 1u << std::countr_zero(size);
     a.flags = flags[type] | SLAB_KMALLOC;
     a.usersize = size;
+    SlabTrackSite site(k, "create_kmalloc_cache");
     KmemCache& s = new_cache(k, std::string(prefix[type]) + kmalloc_size_names[index], size, a);
     if (!attach_cache_objects(k, s)) throw std::runtime_error("boot: out of memory creating " + s.name);
     st.kmalloc_caches[type][index] = &s;
@@ -170,6 +175,7 @@ std::optional<uint32_t> parse_slab_flags(const std::string& text, std::string* b
 Result<KmemCache*> kmem_cache_create(Kernel& k, const std::string& name, unsigned size,
                                      const KmemCacheArgs& a) {
     SlabState& st = *k.slab;
+    SlabTrackSite site(k, "__kmem_cache_create_args");
     // kmem_cache_sanity_check() and the alignment the API requires.
     if (name.empty() || size == 0 || size > KMALLOC_MAX_SIZE) return Errno::INVAL;
     if (a.align && !std::has_single_bit(a.align)) return Errno::INVAL;
@@ -246,9 +252,18 @@ KmemCache* kmalloc_slab(Kernel& k, uint64_t size, gfp_t gfp) {
     return k.slab->kmalloc_caches[kmalloc_type(gfp)][kmalloc_index(size)];
 }
 
-Result<uint64_t> kmalloc(Kernel& k, uint64_t size, gfp_t gfp, int nid) {
+namespace {
+
+// __do_kmalloc_node(): the object and, as trace_kmalloc() reports it, its
+// record (bytes_req the size asked for, bytes_alloc the cache's stride or
+// the pages' size).
+Result<uint64_t> do_kmalloc(Kernel& k, uint64_t size, gfp_t gfp, int nid, SlabCall call) {
     if (size == 0) return ZERO_SIZE_PTR;
-    if (KmemCache* s = kmalloc_slab(k, size, gfp)) return kmem_cache_alloc(k, *s, gfp, nid);
+    if (KmemCache* s = kmalloc_slab(k, size, gfp)) {
+        Result<uint64_t> r = slab_alloc_node(k, *s, gfp, nid);
+        if (r) k.slab->track.record(*r, k.clock.now(), static_cast<uint32_t>(size), s->id, call);
+        return r;
+    }
     // __kmalloc_large_node()
     unsigned order = get_order(size);
     MaybePfn pfn = alloc_pages(k, (gfp & ~(GFP_ZONEMASK & ~__GFP_DMA)) | __GFP_COMP, order, nid);
@@ -258,7 +273,16 @@ Result<uint64_t> kmalloc(Kernel& k, uint64_t size, gfp_t gfp, int nid) {
     int node = pfn_zone(k, *pfn).node;
     mod_node_page_state(k.nodes[node], NR_SLAB_UNRECLAIMABLE, int64_t{1} << order);
     k.slab->large_kmalloc_pages[node] += int64_t{1} << order;
-    return pfn_to_virt(pfn->value);
+    uint64_t addr = pfn_to_virt(pfn->value);
+    k.slab->track.record(addr, k.clock.now(), static_cast<uint32_t>(size), ~0u,
+                         call == SlabCall::Krealloc ? call : SlabCall::KmallocLarge);
+    return addr;
+}
+
+}  // namespace
+
+Result<uint64_t> kmalloc(Kernel& k, uint64_t size, gfp_t gfp, int nid) {
+    return do_kmalloc(k, size, gfp, nid, nid < 0 ? SlabCall::Kmalloc : SlabCall::KmallocNode);
 }
 
 void kfree(Kernel& k, uint64_t addr) {
@@ -273,6 +297,7 @@ void kfree(Kernel& k, uint64_t addr) {
     Page& head = (*k.mem_map)[pfn];
     unsigned order = head.order;
     head.clear(PG_large_kmalloc);
+    k.slab->track.forget(addr);
     int node = pfn_zone(k, Pfn(pfn)).node;
     mod_node_page_state(k.nodes[node], NR_SLAB_UNRECLAIMABLE, -(int64_t{1} << order));
     k.slab->large_kmalloc_pages[node] -= int64_t{1} << order;
@@ -286,12 +311,32 @@ uint64_t ksize(Kernel& k, uint64_t addr) {
     return PAGE_SIZE << (*k.mem_map)[pfn].order;
 }
 
+Result<uint64_t> krealloc(Kernel& k, uint64_t addr, uint64_t new_size, gfp_t gfp) {
+    if (addr <= ZERO_SIZE_PTR) return do_kmalloc(k, new_size, gfp, -1, SlabCall::Krealloc);
+    if (new_size == 0) {
+        kfree(k, addr);
+        return ZERO_SIZE_PTR;
+    }
+    // __do_krealloc(): what the object already spans is enough.
+    if (new_size <= ksize(k, addr)) {
+        if (SlabTrackRecord* r = k.slab->track.find(addr)) r->bytes_req = static_cast<uint32_t>(new_size);
+        return addr;
+    }
+    auto r = do_kmalloc(k, new_size, gfp, -1, SlabCall::Krealloc);
+    if (!r) return r;  // the old object stays, as in the kernel
+    kfree(k, addr);
+    return r;
+}
+
 void kmem_cache_init(Kernel& k) {
     k.slab = std::make_unique<SlabState>();
     SlabState& st = *k.slab;
     st.large_kmalloc_pages.assign(k.nodes.size(), 0);
     int saved_cpu = k.current_cpu;
     k.current_cpu = 0;  // the boot CPU
+    // The call sites of the boot's objects (SlabTrack).
+    SlabTrackSite start(k, "start_kernel");
+    std::optional<SlabTrackSite> init(std::in_place, k, "kmem_cache_init");
     KmemCacheArgs hw;
     hw.flags = SLAB_HWCACHE_ALIGN;
     // The static boot caches.
@@ -300,6 +345,7 @@ void kmem_cache_init(Kernel& k) {
     // early_kmem_cache_node_alloc(): a slab per node whose first object is
     // the node's own kmem_cache_node, put on the partial list at once.
     for (std::size_t n = 0; n < k.nodes.size(); n++) {
+        SlabTrackSite early(k, "early_kmem_cache_node_alloc");
         auto obj = kmem_cache_alloc(k, kcn, GFP_NOWAIT, static_cast<int>(n));
         kcn.node_objects.push_back(must(std::move(obj), "kmem_cache_node"));
         slub_flush_all(k, kcn);
@@ -321,14 +367,22 @@ void kmem_cache_init(Kernel& k) {
     st.caches[1]->id = 1;
     for (Slab& sl : st.slabs)
         if (sl.cache <= 1) sl.cache ^= 1;
+    std::vector<uint64_t> boot_objects;
+    st.track.for_each([&](uint64_t addr, const SlabTrackRecord&) { boot_objects.push_back(addr); });
+    for (uint64_t addr : boot_objects)
+        if (SlabTrackRecord* r = st.track.find(addr); r->cache <= 1) r->cache ^= 1;
 
     // create_kmalloc_caches()
-    for (unsigned t = 0; t < NR_KMALLOC_TYPES; t++) {
-        auto type = static_cast<KmallocType>(t);
-        new_kmalloc_cache(k, 1, type);
-        new_kmalloc_cache(k, 2, type);
-        for (unsigned i = KMALLOC_SHIFT_LOW; i <= KMALLOC_SHIFT_HIGH; i++) new_kmalloc_cache(k, i, type);
+    {
+        SlabTrackSite site(k, "create_kmalloc_caches");
+        for (unsigned t = 0; t < NR_KMALLOC_TYPES; t++) {
+            auto type = static_cast<KmallocType>(t);
+            new_kmalloc_cache(k, 1, type);
+            new_kmalloc_cache(k, 2, type);
+            for (unsigned i = KMALLOC_SHIFT_LOW; i <= KMALLOC_SHIFT_HIGH; i++) new_kmalloc_cache(k, i, type);
+        }
     }
+    init.reset();
 
     // The subsystems' caches, in the order the kernel creates them, with
     // the sizes and flags of a 6.18 x86-64 build (tests/data/host-6.18/slab).
@@ -338,53 +392,90 @@ void kmem_cache_init(Kernel& k) {
         unsigned size;
         KmemCacheArgs args;  // align, flags, ctor, usersize, freeptr_inside
         KmemCache* SlabState::*slot;
+        // The kernel functions that allocate (and duplicate) the objects
+        // the simulator's structures stand for: their SlabTrack frames.
+        const char* alloc_fn;
+        const char* dup_fn;
     };
     const BootCache boot[] = {
         // mm_struct ends in cpumask-sized bitmaps; saved_auxv is its usercopy window.
         {"mm_struct",
          1544 + 3 * cpumask,
          {64, SLAB_HWCACHE_ALIGN | SLAB_PANIC | SLAB_ACCOUNT, false, 8, false},
-         &SlabState::mm_struct},
+         &SlabState::mm_struct,
+         "mm_alloc",
+         "dup_mm"},
         {"radix_tree_node",
          576,
          {0, SLAB_PANIC | SLAB_RECLAIM_ACCOUNT, true, 0, false},
-         &SlabState::radix_tree_node},
+         &SlabState::radix_tree_node,
+         "xas_alloc",
+         "xas_alloc"},
         {"anon_vma",
          96,
          {0, SLAB_TYPESAFE_BY_RCU | SLAB_PANIC | SLAB_ACCOUNT, true, 0, false},
-         &SlabState::anon_vma},
-        {"anon_vma_chain", 64, {0, SLAB_PANIC | SLAB_ACCOUNT, false, 0, false}, &SlabState::anon_vma_chain},
+         &SlabState::anon_vma,
+         "anon_vma_alloc",
+         "anon_vma_alloc"},
+        {"anon_vma_chain",
+         64,
+         {0, SLAB_PANIC | SLAB_ACCOUNT, false, 0, false},
+         &SlabState::anon_vma_chain,
+         "anon_vma_chain_alloc",
+         "anon_vma_chain_alloc"},
         // thread_struct's fpu state is task_struct's usercopy window.
-        {"task_struct", 5824, {64, SLAB_PANIC | SLAB_ACCOUNT, false, 8, false}, &SlabState::task_struct},
+        {"task_struct",
+         5824,
+         {64, SLAB_PANIC | SLAB_ACCOUNT, false, 8, false},
+         &SlabState::task_struct,
+         "dup_task_struct",
+         "dup_task_struct"},
         {"vm_area_struct",
          192,
          {0, SLAB_HWCACHE_ALIGN | SLAB_PANIC | SLAB_TYPESAFE_BY_RCU | SLAB_ACCOUNT, false, 0, true},
-         &SlabState::vm_area_struct},
+         &SlabState::vm_area_struct,
+         "vm_area_alloc",
+         "vm_area_dup"},
         // d_shortname is dentry's usercopy window.
         {"dentry",
          192,
          {0, SLAB_RECLAIM_ACCOUNT | SLAB_PANIC | SLAB_ACCOUNT, false, 40, false},
-         &SlabState::dentry},
+         &SlabState::dentry,
+         "__d_alloc",
+         "__d_alloc"},
         {"inode_cache",
          616,
          {0, SLAB_RECLAIM_ACCOUNT | SLAB_PANIC | SLAB_ACCOUNT, true, 0, false},
-         &SlabState::inode_cache},
+         &SlabState::inode_cache,
+         "alloc_inode",
+         "alloc_inode"},
         {"filp",
          184,
          {0, SLAB_HWCACHE_ALIGN | SLAB_PANIC | SLAB_ACCOUNT | SLAB_TYPESAFE_BY_RCU, false, 0, true},
-         &SlabState::filp},
+         &SlabState::filp,
+         "alloc_empty_file",
+         "alloc_empty_file"},
         {"buffer_head",
          104,
          {0, SLAB_RECLAIM_ACCOUNT | SLAB_PANIC, false, 0, false},
-         &SlabState::buffer_head},
+         &SlabState::buffer_head,
+         "alloc_buffer_head",
+         "alloc_buffer_head"},
         // ext4's init_inodecache(), when the root filesystem's module
         // starts: struct ext4_inode_info, i_data its usercopy window.
         {"ext4_inode_cache",
          1120,
          {0, SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT, true, 60, false},
-         &SlabState::ext4_inode_cache},
+         &SlabState::ext4_inode_cache,
+         "ext4_alloc_inode",
+         "ext4_alloc_inode"},
     };
-    for (const BootCache& b : boot) st.*b.slot = boot_cache(k, b.name, b.size, b.args);
+    for (const BootCache& b : boot) {
+        KmemCache* c = boot_cache(k, b.name, b.size, b.args);
+        st.*b.slot = c;
+        c->alloc_frame = st.track.intern_frame(b.alloc_fn);
+        c->dup_frame = st.track.intern_frame(b.dup_fn);
+    }
     k.current_cpu = saved_cpu;
 }
 
@@ -399,13 +490,19 @@ SlabObject SlabObject::alloc(Kernel& k, KmemCache* SlabState::*which, gfp_t gfp)
     if (!k.slab || !(k.slab.get()->*which)) return o;
     o.m_k = &k;
     o.m_cache = k.slab.get()->*which;
+    // The object's call site: the kernel function that allocates it.
+    std::optional<SlabTrackSite> site;
+    if (o.m_cache->alloc_frame != ~0u) site.emplace(k, o.m_cache->alloc_frame);
     if (auto r = kmem_cache_alloc(k, *o.m_cache, gfp)) o.m_addr = *r;
     return o;
 }
 
 SlabObject::SlabObject(const SlabObject& o) : m_k(o.m_k), m_cache(o.m_cache) {
-    if (m_k && m_cache)
+    if (m_k && m_cache) {
+        std::optional<SlabTrackSite> site;
+        if (m_cache->dup_frame != ~0u) site.emplace(*m_k, m_cache->dup_frame);
         if (auto r = kmem_cache_alloc(*m_k, *m_cache, GFP_KERNEL)) m_addr = *r;
+    }
 }
 
 SlabObject& SlabObject::operator=(const SlabObject& o) {

@@ -9,7 +9,9 @@
 // is destroyed. Copying a struct that owns one allocates a new object from
 // the same cache, which is what the kernel does when it duplicates the
 // thing (vm_area_dup() for a split or forked VMA); moving hands the object
-// over.
+// over. The object's record (slab_track.h) names the kernel function that
+// allocates such a thing (KmemCache::alloc_frame: dup_task_struct,
+// vm_area_alloc, __d_alloc, ...; dup_frame for a copy: vm_area_dup).
 //
 // A kernel booted without the slab allocator (MachineDesc::slab = false,
 // for tests that pin page-level numbers) charges nothing: alloc() gives an

@@ -341,7 +341,7 @@ void kmem_cache_open(Kernel& k, KmemCache& s) {
     s.cpu.assign(std::max<std::size_t>(k.cpus.size(), 1), KmemCacheCpu{});
 }
 
-Result<uint64_t> kmem_cache_alloc(Kernel& k, KmemCache& s, gfp_t gfp, int nid) {
+Result<uint64_t> slab_alloc_node(Kernel& k, KmemCache& s, gfp_t gfp, int nid) {
     SlabState& st = *k.slab;
     int cpu = k.current_cpu;
     KmemCacheCpu& c = s.cpu[cpu];
@@ -378,6 +378,33 @@ Result<uint64_t> kmem_cache_alloc(Kernel& k, KmemCache& s, gfp_t gfp, int nid) {
         // still ours to set.
         make_cpu_slab(st, s, *id, cpu);
     }
+}
+
+Result<uint64_t> kmem_cache_alloc(Kernel& k, KmemCache& s, gfp_t gfp, int nid) {
+    Result<uint64_t> r = slab_alloc_node(k, s, gfp, nid);
+    // trace_kmem_cache_alloc(): bytes_req is the object size.
+    if (r)
+        k.slab->track.record(*r, k.clock.now(), s.object_size, s.id,
+                             nid < 0 ? SlabCall::KmemCacheAlloc : SlabCall::KmemCacheAllocNode);
+    return r;
+}
+
+std::size_t kmem_cache_alloc_bulk(Kernel& k, KmemCache& s, gfp_t gfp, std::size_t n, uint64_t* out) {
+    std::size_t i = 0;
+    for (; i < n; i++) {
+        Result<uint64_t> r = slab_alloc_node(k, s, gfp, -1);
+        if (!r) break;
+        out[i] = *r;
+        k.slab->track.record(*r, k.clock.now(), s.object_size, s.id, SlabCall::KmemCacheAllocBulk);
+    }
+    if (i == n) return n;
+    // All or nothing: what was taken goes back.
+    kmem_cache_free_bulk(k, s, i, out);
+    return 0;
+}
+
+void kmem_cache_free_bulk(Kernel& k, KmemCache& s, std::size_t n, const uint64_t* objs) {
+    for (std::size_t i = 0; i < n; i++) kmem_cache_free(k, s, objs[i]);
 }
 
 namespace {
@@ -421,6 +448,7 @@ void kmem_cache_free(Kernel& k, KmemCache& s, uint64_t addr) {
     };
     if (is_free())
         throw std::logic_error(fmt::format("kmem_cache_free: double free of {:#x} in {}", addr, s.name));
+    st.track.forget(addr);
     int cpu = k.current_cpu;
     // do_slab_free()'s fast path: this CPU's own slab.
     if (sl.cpu == cpu) {
@@ -583,6 +611,7 @@ void validate_slab(const Kernel& k) {
             if (count != c.partial.nr) fail(fmt::format("{}: a cpu-partial count is wrong", s.name));
         }
     }
+    validate_slab_track(k);
     for (std::size_t n = 0; n < k.nodes.size(); n++) {
         int64_t large = n < st.large_kmalloc_pages.size() ? st.large_kmalloc_pages[n] : 0;
         if (k.nodes[n].vm_stat[NR_SLAB_RECLAIMABLE] != reclaimable[n])

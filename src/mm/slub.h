@@ -41,6 +41,10 @@
 // SReclaimable and SUnreclaim; kmalloc above 8 KiB takes pages straight
 // from the page allocator (PG_large_kmalloc) and counts as SUnreclaim.
 //
+// Every allocated object has a record of who allocated it, when and for
+// how many bytes (SlabState::track, slab_track.h): what the kmem
+// tracepoints give a tracer such as bcc's memleak.
+//
 // Not modelled: the freelist randomisation of CONFIG_SLAB_FREELIST_RANDOM
 // (objects come out in address order), debugging (red zones, poisoning),
 // memcg charging of SLAB_ACCOUNT objects, remote-node partial lists
@@ -57,6 +61,7 @@
 
 #include "kernel/kernel.h"
 #include "mm/page.h"
+#include "mm/slab_track.h"
 #include "mmsim/gfp.h"
 #include "mmsim/result.h"
 
@@ -145,6 +150,10 @@ struct KmemCache {
     uint64_t self_object = 0;              // its struct kmem_cache, from the kmem_cache cache
     std::vector<uint64_t> node_objects;    // its struct kmem_cache_node per node
     std::vector<std::string> alias_names;  // caches merged into this one
+    // For the caches of simulator structures (SlabObject): the interned
+    // frames (SlabTrack) of the kernel functions that allocate and
+    // duplicate their objects (vm_area_alloc, vm_area_dup); ~0u: none.
+    uint32_t alloc_frame = ~0u, dup_frame = ~0u;
     bool has_cpu_partial() const { return cpu_partial_slabs != 0; }
 };
 
@@ -176,6 +185,7 @@ struct SlabState {
               *anon_vma_chain = nullptr, *radix_tree_node = nullptr, *dentry = nullptr,
               *inode_cache = nullptr, *buffer_head = nullptr, *filp = nullptr, *ext4_inode_cache = nullptr;
     std::vector<int64_t> large_kmalloc_pages;  // per node: pages of kmalloc above KMALLOC_MAX_CACHE_SIZE
+    SlabTrack track;                           // who allocated each live object (slab_track.h)
     bool slab_nomerge = false;                 // the slab_nomerge boot option
     bool dying = false;                        // the Kernel is being destroyed: SlabObjects free nothing
 
@@ -209,11 +219,21 @@ void kmem_cache_open(Kernel& k, KmemCache& s);
 
 // kmem_cache_alloc_node(): an object's address, or Errno::ENOMEM when the
 // page allocator could not give a slab. nid < 0: the current CPU's node.
+// The object gets its record (SlabState::track) at the current call site.
 Result<uint64_t> kmem_cache_alloc(Kernel& k, KmemCache& s, gfp_t gfp, int nid = -1);
+// slab_alloc_node(): the same object without its record, for the callers
+// that record it themselves (kmalloc, which reports its own size).
+Result<uint64_t> slab_alloc_node(Kernel& k, KmemCache& s, gfp_t gfp, int nid);
 // kmem_cache_free(). Throws std::logic_error for an address that is not an
 // allocated object of s (the kernel's "kmem_cache_free: Wrong slab cache"
 // or a double free), which a caller of this API cannot do by accident.
+// The object's record goes with it.
 void kmem_cache_free(Kernel& k, KmemCache& s, uint64_t addr);
+// kmem_cache_alloc_bulk(): n objects into out, all or none: 0 (and nothing
+// kept) when the page allocator fails part way, else n.
+std::size_t kmem_cache_alloc_bulk(Kernel& k, KmemCache& s, gfp_t gfp, std::size_t n, uint64_t* out);
+// kmem_cache_free_bulk(): frees n objects of s.
+void kmem_cache_free_bulk(Kernel& k, KmemCache& s, std::size_t n, const uint64_t* objs);
 // The cache an address's object belongs to (virt_to_cache), or nullptr.
 KmemCache* virt_to_cache(Kernel& k, uint64_t addr);
 // __kmem_cache_shrink(): flush every CPU's slabs, discard the empty slabs,
@@ -256,13 +276,20 @@ Result<uint64_t> kmalloc(Kernel& k, uint64_t size, gfp_t gfp, int nid = -1);
 void kfree(Kernel& k, uint64_t addr);
 // ksize(): the usable size behind an address.
 uint64_t ksize(Kernel& k, uint64_t addr);
+// krealloc(): a null (or ZERO_SIZE_PTR) address is a kmalloc, a new size
+// of 0 a kfree (ZERO_SIZE_PTR back); a size that fits the object keeps it
+// where it is (its record now asks for new_size), anything larger moves
+// it to a new kmalloc object recorded at the current call site and frees
+// the old one.
+Result<uint64_t> krealloc(Kernel& k, uint64_t addr, uint64_t new_size, gfp_t gfp);
 
 // kmem_cache_init() and the caches the simulated kernel creates at boot
 // (kmalloc, task_struct, mm_struct, ...). Called by boot_kernel().
 void kmem_cache_init(Kernel& k);
 
 // The invariants: list membership and counts, slab pages equal to the
-// NR_SLAB_* counters, no object both free and in use.
+// NR_SLAB_* counters, no object both free and in use, a record for every
+// allocated object and none for a free one (validate_slab_track).
 void validate_slab(const Kernel& k);
 
 }  // namespace mmsim
