@@ -16,14 +16,20 @@
 //   basename of its executable). A block allocated without at= has the
 //   stack "[unknown]". The records go back to the process's start, as if
 //   memleak had been attached since exec.
-// - without -p (kernel mode, memleak's kmem tracepoints): the page blocks
-//   page_owner recorded (boot with page_owner=on), as mm_page_alloc would
-//   have given them: the pfn for the address, PAGE_SIZE << order for the
-//   size, page_owner's allocation time and its stack, each frame in
-//   [kernel] (or in the module the frame names, "kmalloc [scenario]"). The
-//   slab allocator keeps no record of who allocated an object, so kmalloc
-//   and kmem_cache_alloc objects appear only through the slab pages they
-//   live in, with the stack that grew the cache.
+// - without -p (kernel mode, memleak's kmem tracepoints): every live
+//   kmalloc and kmem_cache_alloc object, from the slab allocator's records
+//   (SlabState::track, src/mm/slab_track.h), as the kmalloc and
+//   kmem_cache_alloc events gave them: the object's address, bytes_alloc
+//   for the size (the cache's stride, or the pages of a kmalloc above
+//   8 KiB), the allocation time, and the stack: the allocator's function
+//   (__kmalloc_noprof, kmem_cache_alloc_noprof, ...) and then the frames
+//   the caller named (a scenario command's at= frames, then
+//   "kmalloc [scenario]"; or the kernel function a simulator structure
+//   stands for, vm_area_alloc, __d_alloc, ...). With page_owner=on, the
+//   page blocks it recorded too, as mm_page_alloc would have given them:
+//   the pfn for the address, PAGE_SIZE << order for the size, page_owner's
+//   time and stack. Each frame is in [kernel] unless it names its module
+//   ("kmalloc [scenario]").
 //
 // Without INTERVAL the report is printed at once. With it, as memleak
 // sleeps INTERVAL between reports, the reports are events on the simulated
@@ -39,14 +45,17 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 
 #include "kernel/kernel.h"
 #include "kernel/task.h"
 #include "libc/malloc.h"
+#include "mm/memmap.h"
 #include "mm/mm_struct.h"
 #include "mm/page_owner.h"
+#include "mm/slub.h"
 #include "scenario/commands.h"
 #include "scenario/interp.h"
 #include "scenario/lexer.h"
@@ -162,6 +171,17 @@ std::vector<MemleakAlloc> user_allocs(const Task& t) {
     return out;
 }
 
+// A kernel frame: in [kernel], unless it names its own module
+// ("kmalloc [scenario]").
+MemleakFrame kernel_frame(std::string_view line) {
+    MemleakFrame f{0, std::string(line), 0, "kernel"};
+    if (std::size_t br = line.rfind(" ["); br != std::string::npos && line.back() == ']') {
+        f.symbol = std::string(line.substr(0, br));
+        f.module = std::string(line.substr(br + 2, line.size() - br - 3));
+    }
+    return f;
+}
+
 // page_owner's stack text (" frame\n" lines, innermost first) as frames.
 std::vector<MemleakFrame> kernel_stack(const std::string& text) {
     std::vector<MemleakFrame> frames;
@@ -173,20 +193,44 @@ std::vector<MemleakFrame> kernel_stack(const std::string& text) {
         pos = nl + 1;
         std::size_t b = line.find_first_not_of(' ');
         if (b == std::string::npos) continue;
-        line = line.substr(b);
-        MemleakFrame f{0, line, 0, "kernel"};
-        // "kmalloc [scenario]": the frame names its own module.
-        if (std::size_t br = line.rfind(" ["); br != std::string::npos && line.back() == ']') {
-            f.symbol = line.substr(0, br);
-            f.module = line.substr(br + 2, line.size() - br - 3);
-        }
-        frames.push_back(std::move(f));
+        frames.push_back(kernel_frame(std::string_view(line).substr(b)));
     }
     return frames;
 }
 
+// The live kmalloc and kmem_cache_alloc objects, as the kmalloc and
+// kmem_cache_alloc tracepoints reported them to memleak (bytes_alloc).
+void slab_allocs(const Kernel& k, std::vector<MemleakAlloc>& out) {
+    const SlabState& st = *k.slab;
+    std::map<uint64_t, std::vector<MemleakFrame>> stacks;  // by handle and call
+    auto stack_of = [&](const SlabTrackRecord& r) -> const std::vector<MemleakFrame>& {
+        uint64_t key = uint64_t{r.handle} << 8 | static_cast<uint8_t>(r.call);
+        auto [it, added] = stacks.try_emplace(key);
+        if (added) {
+            for (std::string_view f : slab_call_frames(r.call)) it->second.push_back(kernel_frame(f));
+            for (const std::string& f : st.track.frames(r.handle)) it->second.push_back(kernel_frame(f));
+        }
+        return it->second;
+    };
+    out.reserve(out.size() + st.track.size());
+    st.track.for_each([&](uint64_t addr, const SlabTrackRecord& r) {
+        MemleakAlloc a;
+        a.address = addr;
+        if (r.cache == ~0u) {
+            a.size = PAGE_SIZE << (*k.mem_map)[(addr - PAGE_OFFSET) >> PAGE_SHIFT].order;
+        } else {
+            a.size = st.caches[r.cache]->size;
+        }
+        a.timestamp_ns = r.ts;
+        a.stack = stack_of(r);
+        out.push_back(std::move(a));
+    });
+}
+
 std::vector<MemleakAlloc> kernel_allocs(const Kernel& k) {
     std::vector<MemleakAlloc> out;
+    if (k.slab) slab_allocs(k, out);
+    if (!k.page_owner) return out;
     const PageOwnerState& st = *k.page_owner;
     std::vector<std::vector<MemleakFrame>> stacks(st.stacks.size());
     std::vector<bool> parsed(st.stacks.size(), false);
@@ -209,14 +253,6 @@ std::vector<MemleakAlloc> kernel_allocs(const Kernel& k) {
     return out;
 }
 
-// Kernel mode needs page_owner's records; InputError at the command without.
-void require_page_owner(const Kernel& k, const SourceLoc& loc) {
-    if (!k.page_owner)
-        throw InputError(loc,
-                         "memleak without -p reports the kernel's page allocations that page_owner "
-                         "recorded: boot with page_owner=on (or give -p PID for a process's malloc)");
-}
-
 std::string hms_now(const Kernel& k) { return tools::memleak_hms(k.clock.now() / NSEC_PER_SEC); }
 
 // The reports of memleak INTERVAL [COUNT], as clock events.
@@ -234,7 +270,7 @@ struct Reporter : std::enable_shared_from_this<Reporter> {
     void report() {
         if (pid) {
             if (Task* t = find_process(*kernel, *pid)) last = user_allocs(*t);
-        } else if (kernel->page_owner) {
+        } else {
             last = kernel_allocs(*kernel);
         }
         interp->out() << tools::memleak_report(last, opt, kernel->clock.now(), hms_now(*kernel));
@@ -264,7 +300,6 @@ void run_memleak(Interp& in, Invocation& inv) {
         }
         allocs = user_allocs(*t);
     } else {
-        require_page_owner(k, inv.args.loc);
         allocs = kernel_allocs(k);
     }
     inv.out += tools::memleak_attach_line(r.pid ? *r.pid : -1);
@@ -351,12 +386,12 @@ void register_memleak_commands(CommandRegistry& r) {
     s.summary =
         "Prints the call stacks with outstanding allocations as bcc's memleak does: a process's malloc "
         "blocks "
-        "with -p, else the kernel's page allocations (page_owner=on); with INTERVAL, a report every INTERVAL "
-        "of simulated time, COUNT times.";
+        "with -p, else the kernel's kmalloc and kmem_cache_alloc objects (and, with page_owner=on, its page "
+        "blocks); with INTERVAL, a report every INTERVAL of simulated time, COUNT times.";
     s.examples = {"memleak -p $p", "memleak -a -p $p -o 0", "memleak -p $p --top 3 1s 5",
-                  "memleak -z 1024 -p $p"};
+                  "memleak -z 1024 -p $p", "memleak --top 3"};
     s.flags = {
-        {"-p", true, ArgKind::Int, "the process to trace; without it, the kernel's page allocations"},
+        {"-p", true, ArgKind::Int, "the process to trace; without it, the kernel's allocations"},
         {"--pid", true, ArgKind::Int, "the same as -p"},
         {"-a", false, ArgKind::Text, "print each allocation's address and size too"},
         {"--show-allocs", false, ArgKind::Text, "the same as -a"},

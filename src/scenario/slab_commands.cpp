@@ -2,26 +2,33 @@
 // objects and kmalloc, and the `slabinfo` value source.
 //
 //   kmem_cache_create NAME size=SIZE [align=N] [flags=SLAB_...] [ctor=1]
-//   kmem_cache_alloc NAME [count=N] [gfp=FLAGS] [node=N] [as=H]
+//   kmem_cache_alloc NAME [count=N] [gfp=FLAGS] [node=N] [at=STACK] [as=H]
 //   kmem_cache_free H [count=N] [stride=N]
 //   kmem_cache_shrink NAME
 //   kmem_cache_destroy NAME
-//   kmalloc SIZE [count=N] [gfp=FLAGS] [node=N] [as=H]
+//   kmalloc SIZE [count=N] [gfp=FLAGS] [node=N] [at=STACK] [as=H]
 //   kfree H [count=N] [stride=N]
 //
 //   slabinfo.dentry.active_objs    a /proc/slabinfo column of one cache;
 //   slabinfo.kmalloc_64.num_slabs  '-' in a cache name is written '_'
 //
 // Objects allocated under a handle H are freed by kmem_cache_free H or
-// kfree H, oldest first (or every stride-th). The value source reads the
+// kfree H, oldest first (or every stride-th). at= names the kernel call
+// stack of the allocation, outermost first (probe,setup_ring): the slab
+// allocator records it with each object (SlabTrack), below the command's
+// own frame "kmalloc [scenario]", and memleak's kernel mode reports it;
+// with page_owner=on, pages the command allocates carry it too. The value source reads the
 // /proc/slabinfo text, like every other file source.
 #include <fmt/format.h>
 
+#include <cctype>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/text.h"
+#include "mm/page_owner.h"
 #include "mm/slub.h"
 #include "mm/vmalloc.h"
 #include "proc/procfs.h"
@@ -52,8 +59,39 @@ KmemCache& cache_arg(Kernel& k, const Arg& name) {
                                            hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
 }
 
+// The kernel call stack of at=, outermost first: frames of identifier
+// characters separated by commas (';' too, inside quotes).
+std::vector<std::string> at_frames(const Args& a) {
+    std::vector<std::string> frames;
+    const Arg* at = a.option("at");
+    if (!at) return frames;
+    if (at->value.empty()) throw InputError(at->loc, "at= expects a call stack like probe,setup_ring");
+    std::string cur;
+    for (char c : at->value + ",") {
+        if (c == ',' || c == ';') {
+            if (cur.empty())
+                throw InputError(at->loc, fmt::format("at= has an empty frame in '{}'", at->value));
+            frames.push_back(std::move(cur));
+            cur.clear();
+        } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.') {
+            cur += c;
+        } else {
+            throw InputError(
+                at->loc, fmt::format("at= expects frames separated by commas (probe,setup_ring), got '{}'",
+                                     at->value));
+        }
+    }
+    return frames;
+}
+
 void alloc_common(Interp& in, Invocation& inv, KmemCache* cache, uint64_t size, const char* what) {
     Kernel& k = in.kernel(inv.cmd.loc);
+    // The call site: the command, then at='s frames (innermost last).
+    std::vector<std::string> frames = at_frames(inv.args);
+    std::vector<std::unique_ptr<PageOwnerSite>> page_sites;
+    for (const std::string& f : frames) page_sites.push_back(std::make_unique<PageOwnerSite>(k, f));
+    frames.insert(frames.begin(), fmt::format("{} [scenario]", what));
+    SlabTrackSite site(k, frames);
     int64_t count = inv.args.option("count") ? arg_int(*inv.args.option("count"), "count=", 1, 1ll << 32) : 1;
     int node = node_option(inv.args, k.nodes.size());
     gfp_t gfp = inv.args.option("gfp") ? arg_gfp(*inv.args.option("gfp")) : GFP_KERNEL;
@@ -96,6 +134,7 @@ const std::vector<OptionSpec> alloc_options = {
     {"count", ArgKind::Int, "how many objects (default 1)"},
     {"gfp", ArgKind::Gfp, "GFP flags (default GFP_KERNEL)"},
     {"node", ArgKind::Int, "the node to allocate on (default: the current CPU's)"},
+    {"at", ArgKind::Text, "the kernel call stack, outermost first: probe,setup_ring"},
     {"as", ArgKind::Name, "a name to free them by"}};
 const std::vector<OptionSpec> free_options = {{"count", ArgKind::Int, "free at most this many"},
                                               {"stride", ArgKind::Int, "free every N-th, from the first"}};
@@ -206,11 +245,13 @@ void register_slab_commands(CommandRegistry& r) {
     {
         CommandSpec s;
         s.name = "kmem_cache_alloc";
-        s.usage = "kmem_cache_alloc NAME [count=N] [gfp=FLAGS] [node=N] [as=H]";
+        s.usage = "kmem_cache_alloc NAME [count=N] [gfp=FLAGS] [node=N] [at=STACK] [as=H]";
         s.summary = "Allocates COUNT objects from a slab cache, keeping them under H for kmem_cache_free.";
-        s.examples = {"kmem_cache_alloc dentry count=1000 as=d", "kmem_cache_alloc my_obj gfp=GFP_ATOMIC"};
+        s.examples = {"kmem_cache_alloc dentry count=1000 as=d", "kmem_cache_alloc my_obj gfp=GFP_ATOMIC",
+                      "kmem_cache_alloc my_obj at=my_probe,my_setup"};
         s.options = alloc_options;
         s.min_args = s.max_args = 1;
+        s.check = [](const Args& a, const Command&) { (void)at_frames(a); };
         s.run = [](Interp& in, Invocation& inv) {
             Kernel& k = in.kernel(inv.cmd.loc);
             KmemCache& c = cache_arg(k, inv.args.positional[0]);
@@ -221,15 +262,18 @@ void register_slab_commands(CommandRegistry& r) {
     {
         CommandSpec s;
         s.name = "kmalloc";
-        s.usage = "kmalloc SIZE [count=N] [gfp=FLAGS] [node=N] [as=H]";
+        s.usage = "kmalloc SIZE [count=N] [gfp=FLAGS] [node=N] [at=STACK] [as=H]";
         s.summary =
             "Allocates COUNT blocks of SIZE bytes with kmalloc (a kmalloc-* cache up to 8K, whole pages "
             "above).";
         s.examples = {"kmalloc 100 count=50 as=small", "kmalloc 64K as=big",
-                      "kmalloc 512 gfp=GFP_KERNEL_ACCOUNT"};
+                      "kmalloc 512 gfp=GFP_KERNEL_ACCOUNT", "kmalloc 96 count=8 at=my_probe,my_setup_ring"};
         s.options = alloc_options;
         s.min_args = s.max_args = 1;
-        s.check = [](const Args& a, const Command&) { (void)arg_size(a.positional[0], "the size"); };
+        s.check = [](const Args& a, const Command&) {
+            (void)arg_size(a.positional[0], "the size");
+            (void)at_frames(a);
+        };
         s.run = [](Interp& in, Invocation& inv) {
             uint64_t size = arg_size(inv.args.positional[0], "the size");
             slab_state(in.kernel(inv.cmd.loc), inv.cmd.loc);
