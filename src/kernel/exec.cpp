@@ -484,7 +484,7 @@ Result<void> startup_touches(Kernel& k, Task& t, const Image& img) {
 Result<void> startup_malloc(Kernel& k, Task& t, const Image& img) {
     if (!img.startup_malloc) return {};
     MmStruct& mm = *t.mm;
-    auto got = libc::process_malloc(t).malloc(k, t, img.startup_malloc, "_IO_file_doallocate");
+    auto got = libc::process_malloc(t).malloc(k, t, img.startup_malloc, "_IO_file_doallocate@libc.so.6");
     if (!got) return got.error();
     if (mm.brk - mm.start_brk != img.heap_bytes)
         throw std::logic_error(fmt::format("{}: malloc's first sbrk moved the break by {:#x}, captured {:#x}",

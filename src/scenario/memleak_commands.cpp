@@ -121,13 +121,22 @@ Request parse_request(const Args& a) {
 }
 
 // A call stack as at= wrote it, outermost first, as frames innermost first.
+// Frames are in the executable unless they name their module (SYMBOL@MODULE).
 std::vector<MemleakFrame> user_stack(const std::string& site, const std::string& module) {
     std::vector<MemleakFrame> frames;
     std::size_t begin = 0;
     while (begin <= site.size()) {
         std::size_t semi = site.find(';', begin);
         if (semi == std::string::npos) semi = site.size();
-        if (semi > begin) frames.push_back(MemleakFrame{0, site.substr(begin, semi - begin), 0, module});
+        if (semi > begin) {
+            // A frame may name its module: _IO_file_doallocate@libc.so.6.
+            std::string f = site.substr(begin, semi - begin);
+            std::size_t at = f.find('@');
+            if (at != std::string::npos && at > 0 && at + 1 < f.size())
+                frames.push_back(MemleakFrame{0, f.substr(0, at), 0, f.substr(at + 1)});
+            else
+                frames.push_back(MemleakFrame{0, f, 0, module});
+        }
         begin = semi + 1;
     }
     std::reverse(frames.begin(), frames.end());
