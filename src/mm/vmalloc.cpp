@@ -80,6 +80,7 @@
 #include "mm/page_alloc.h"
 #include "mm/page_owner.h"
 #include "mm/pgtable.h"
+#include "mm/slab_track.h"
 #include "mm/slub.h"
 #include "mm/vmstat.h"
 
@@ -377,6 +378,7 @@ Result<uint64_t> vmalloc_node_range(Kernel& k, uint64_t size, uint64_t align, ui
                                     gfp_t gfp, uint64_t vm_flags, int node, const std::string& caller) {
     VmallocState& st = vstate(k);
     PageOwnerSite site(k, "__vmalloc_node_range_noprof");
+    SlabTrackSite slab_site(k, "__vmalloc_node_range_noprof");
     uint64_t real_size = size;
     size = align_up(size, PAGE_SIZE);
     if (!size || size < real_size || (size >> PAGE_SHIFT) > k.totalram_pages) {
@@ -412,6 +414,7 @@ Result<uint64_t> vmalloc_node_range(Kernel& k, uint64_t size, uint64_t align, ui
 
     // __vmalloc_area_node()
     PageOwnerSite area_site(k, "__vmalloc_area_node");
+    SlabTrackSite slab_area_site(k, "__vmalloc_area_node");
     const uint64_t nr_small_pages = size >> PAGE_SHIFT;
     const uint64_t array_size = nr_small_pages * 8;  // sizeof(struct page *)
     const gfp_t nested_gfp = (gfp & kGfpReclaimMask) | __GFP_ZERO;

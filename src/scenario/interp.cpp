@@ -16,6 +16,7 @@
 
 #include "mm/mm_init.h"
 #include "mm/page_owner.h"
+#include "mm/slab_track.h"
 #include "proc/procfs.h"
 #include "proc/sysctl.h"
 #include "scenario/scenario.h"
@@ -101,9 +102,12 @@ void Interp::run_command(const Command& c, const std::string* input, std::string
                  (!c.expr && (s.syntax == Syntax::ExprOrWords || s.syntax == Syntax::Let));
     if (words) args = m_registry.parse_args(s, expand_args(c), c.loc);
     Invocation inv{c, std::move(args), input != nullptr, input ? *input : std::string(), out};
-    // With page_owner=on, pages the command allocates name it in their stack.
+    // Pages (with page_owner=on) and slab objects the command allocates
+    // name it in their stack.
     std::optional<PageOwnerSite> site;
+    std::optional<SlabTrackSite> slab_site;
     if (m_kernel && m_kernel->page_owner) site.emplace(*m_kernel, s.name + " [scenario]");
+    if (m_kernel) slab_site.emplace(*m_kernel, s.name + " [scenario]");
     s.run(*this, inv);
 }
 

@@ -86,11 +86,11 @@ std::vector<std::string> at_frames(const Args& a) {
 
 void alloc_common(Interp& in, Invocation& inv, KmemCache* cache, uint64_t size, const char* what) {
     Kernel& k = in.kernel(inv.cmd.loc);
-    // The call site: the command, then at='s frames (innermost last).
+    // The call site: the command (its frame is the interpreter's), then
+    // at='s frames (innermost last).
     std::vector<std::string> frames = at_frames(inv.args);
     std::vector<std::unique_ptr<PageOwnerSite>> page_sites;
     for (const std::string& f : frames) page_sites.push_back(std::make_unique<PageOwnerSite>(k, f));
-    frames.insert(frames.begin(), fmt::format("{} [scenario]", what));
     SlabTrackSite site(k, frames);
     int64_t count = inv.args.option("count") ? arg_int(*inv.args.option("count"), "count=", 1, 1ll << 32) : 1;
     int node = node_option(inv.args, k.nodes.size());
