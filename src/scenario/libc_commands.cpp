@@ -301,7 +301,8 @@ void register_control(CommandRegistry& r) {
         s.usage = "mallopt PID PARAM VALUE";
         s.summary =
             "The process calls mallopt: M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_MAX, "
-            "M_ARENA_MAX, M_ARENA_TEST, M_MXFAST (VALUE a size, a count or -1); its result goes into $ret.";
+            "M_ARENA_MAX, M_ARENA_TEST, M_MXFAST, M_PERTURB (VALUE a size, a count or -1); its result goes "
+            "into $ret.";
         s.examples = {"mallopt $p M_MMAP_THRESHOLD 256K", "mallopt $p M_TRIM_THRESHOLD -1",
                       "mallopt $p M_MMAP_MAX 0"};
         s.min_args = s.max_args = 3;
