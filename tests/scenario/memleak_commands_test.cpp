@@ -16,11 +16,7 @@ namespace {
 using Outcome = test::ScenarioOutcome;
 Outcome run(std::string_view text) { return test::run_scenario(text); }
 
-std::size_t count_of(const std::string& hay, const std::string& needle) {
-    std::size_t n = 0;
-    for (std::size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) n++;
-    return n;
-}
+using test::count_of;
 
 // hello's startup malloc (stdio's 4 KiB buffer, at _IO_file_doallocate)
 // is outstanding too; the blocks here are each site's own.

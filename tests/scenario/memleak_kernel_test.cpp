@@ -16,11 +16,7 @@ namespace {
 using Outcome = test::ScenarioOutcome;
 Outcome run(std::string_view text) { return test::run_scenario(text); }
 
-std::size_t count_of(const std::string& hay, const std::string& needle) {
-    std::size_t n = 0;
-    for (std::size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) n++;
-    return n;
-}
+using test::count_of;
 
 // A driver's probe allocates rings (1500 bytes: kmalloc-2k), contexts
 // (40 bytes: kmalloc-64) and firmware (1800 bytes: kmalloc-2k), and its

@@ -25,4 +25,11 @@ inline ScenarioOutcome run_scenario(std::string_view text, scenario::RunOptions 
     return ScenarioOutcome{r.status, r.expectations_failed, out.str(), err.str()};
 }
 
+// How many times `needle` occurs in `hay` (overlaps counted).
+inline std::size_t count_of(const std::string& hay, const std::string& needle) {
+    std::size_t n = 0;
+    for (std::size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) n++;
+    return n;
+}
+
 }  // namespace mmsim::test
