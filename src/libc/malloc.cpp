@@ -58,6 +58,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <stdexcept>
 
 #include "libc/malloc_impl.h"
@@ -1009,6 +1010,70 @@ void ProcessMalloc::free(Kernel& k, Task& t, uint64_t mem) {
         int_free(c, c.arena(a), p);
     }
     m_records.erase(mem);
+}
+
+namespace {
+
+// _int_memalign(): a chunk big enough to hold an aligned block with room
+// for a leading chunk, the leader given back (or, in a mapped chunk, only
+// skipped: prev_size records it), and the tail past the block given back.
+uint64_t int_memalign(Call& c, Arena& av, uint64_t alignment, uint64_t bytes) {
+    uint64_t nb = request2size(bytes);
+    uint64_t m = int_malloc(c, av, nb + alignment + MINSIZE);
+    if (!m) return 0;
+    uint64_t p = mem2chunk(m);
+    const uint64_t arena_bit = av.index ? NON_MAIN_ARENA : 0;
+    if (m % alignment != 0) {
+        uint64_t brk = mem2chunk((m + alignment - 1) & ~(alignment - 1));
+        if (brk - p < MINSIZE) brk += alignment;
+        uint64_t newp = brk, leadsize = brk - p, newsize = c.chunksize(p) - leadsize;
+        if (c.is_mmapped(p)) {
+            c.set_prev_size(newp, c.prev_size(p) + leadsize);
+            c.set_head(newp, newsize | IS_MMAPPED);
+            return chunk2mem(newp);
+        }
+        c.set_head(newp, newsize | PREV_INUSE | arena_bit);
+        c.set_inuse_bit_at_offset(newp, newsize);
+        c.set_head_size(p, leadsize | arena_bit);
+        int_free(c, av, p);
+        p = newp;
+    }
+    if (!c.is_mmapped(p)) {
+        uint64_t size = c.chunksize(p);
+        if (size > nb + MINSIZE) {
+            uint64_t remainder = p + nb;
+            c.set_head(remainder, (size - nb) | PREV_INUSE | arena_bit);
+            c.set_head_size(p, nb);
+            int_free(c, av, remainder);
+        }
+    }
+    return chunk2mem(p);
+}
+
+}  // namespace
+
+Result<uint64_t> ProcessMalloc::memalign(Kernel& k, Task& t, uint64_t alignment, uint64_t bytes,
+                                         const std::string& site) {
+    // _mid_memalign().
+    if (alignment <= MALLOC_ALIGNMENT) return malloc(k, t, bytes, site);
+    if (alignment < MINSIZE) alignment = MINSIZE;
+    if (alignment > (uint64_t{1} << 63)) return Errno::INVAL;
+    if (!std::has_single_bit(alignment)) alignment = std::bit_ceil(alignment);
+    if (bytes > static_cast<uint64_t>(INT64_MAX) - alignment - MINSIZE) return Errno::NOMEM;
+    Call c(k, t, *this);
+    int a = arena_get(c, bytes + alignment + MINSIZE);
+    uint64_t mem = int_memalign(c, c.arena(a), alignment, bytes);
+    if (!mem && a != 0) mem = int_memalign(c, c.arena(0), alignment, bytes);
+    if (!mem) return Errno::NOMEM;
+    if (k.debug_vm) check_block(t, mem, bytes);
+    m_records.put(mem, AllocRecord{bytes, intern_site(site), k.clock.now()});
+    return mem;
+}
+
+Result<uint64_t> ProcessMalloc::posix_memalign(Kernel& k, Task& t, uint64_t alignment, uint64_t bytes,
+                                               const std::string& site) {
+    if (alignment == 0 || alignment % 8 != 0 || !std::has_single_bit(alignment / 8)) return Errno::INVAL;
+    return memalign(k, t, alignment, bytes, site);
 }
 
 Result<uint64_t> ProcessMalloc::calloc(Kernel& k, Task& t, uint64_t n, uint64_t elem,

@@ -149,6 +149,15 @@ public:
     Result<uint64_t> malloc(Kernel& k, Task& t, uint64_t bytes, const std::string& site = "");
     Result<uint64_t> calloc(Kernel& k, Task& t, uint64_t n, uint64_t size, const std::string& site = "");
     Result<uint64_t> realloc(Kernel& k, Task& t, uint64_t mem, uint64_t bytes, const std::string& site = "");
+    // memalign() (and aligned_alloc(), its alias in 2.36): alignments up to
+    // 16 are malloc's; others are rounded up to a power of two. EINVAL for
+    // an alignment above 2^63.
+    Result<uint64_t> memalign(Kernel& k, Task& t, uint64_t alignment, uint64_t bytes,
+                              const std::string& site = "");
+    // posix_memalign(): EINVAL unless the alignment is a power-of-two
+    // multiple of sizeof(void *).
+    Result<uint64_t> posix_memalign(Kernel& k, Task& t, uint64_t alignment, uint64_t bytes,
+                                    const std::string& site = "");
     void free(Kernel& k, Task& t, uint64_t mem);
     int mallopt(Kernel& k, Task& t, int param, int64_t value);
     int malloc_trim(Kernel& k, Task& t, uint64_t pad);

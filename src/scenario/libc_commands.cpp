@@ -6,6 +6,7 @@
 //   malloc PID SIZE [count=N] [at=STACK] [fill] [as=VAR]
 //   calloc PID NMEMB SIZE [at=STACK] [as=VAR]
 //   realloc PID ADDR SIZE [at=STACK] [as=VAR]
+//   memalign|aligned_alloc|posix_memalign PID ALIGN SIZE [at=STACK] [fill] [as=VAR]
 //   free PID ADDR|GROUP [keep=N]       (free(1) when the first word is a flag)
 //   mallopt PID PARAM VALUE
 //   malloc_trim PID [PAD]
@@ -65,6 +66,16 @@ bool libc_call(Interp& in, Invocation& inv, Task& t, F&& call) {
         return false;
     } catch (const libc::MallocFault& f) {
         return deliver(in, inv, t, f.fault, f.addr, f.write);
+    }
+}
+
+// memset() of a block the program just got: every page of it written; a
+// fault kills the program as it would.
+void write_block(Kernel& k, Task& t, uint64_t mem, uint64_t size) {
+    if (!size) return;
+    for (uint64_t a = mem & ~(PAGE_SIZE - 1); a < mem + size; a += PAGE_SIZE) {
+        VmFault f = access_memory(k, t, std::max(a, mem), Access::Write);
+        if (f != VmFault::Minor && f != VmFault::Major) throw libc::MallocFault{f, std::max(a, mem), true};
     }
 }
 
@@ -198,14 +209,7 @@ void register_alloc(CommandRegistry& r) {
                         return;
                     }
                     got.push_back(*m);
-                    if (fill && size) {
-                        // memset(): every page of the block written.
-                        for (uint64_t a = *m & ~(PAGE_SIZE - 1); a < *m + size; a += PAGE_SIZE) {
-                            VmFault f = access_memory(k, t, std::max(a, *m), Access::Write);
-                            if (f != VmFault::Minor && f != VmFault::Major)
-                                throw libc::MallocFault{f, std::max(a, *m), true};
-                        }
-                    }
+                    if (fill) write_block(k, t, *m, size);
                 }
             });
             if (!alive) return;
@@ -241,6 +245,64 @@ void register_alloc(CommandRegistry& r) {
             std::string site = site_of(inv.args);
             alloc_call(in, inv, t, "calloc",
                        [&] { return libc::process_malloc(t).calloc(k, t, n, size, site); });
+        };
+        r.add(std::move(s));
+    }
+    // memalign, aligned_alloc (its alias in glibc 2.36), posix_memalign.
+    struct Aligned {
+        const char* name;
+        const char* summary;
+        bool posix;
+    };
+    for (const Aligned& al :
+         {Aligned{"memalign",
+                  "The process calls memalign(ALIGN, SIZE): a block at a multiple of ALIGN "
+                  "(rounded up to a power of two), carved from a larger chunk whose leader "
+                  "and tail go back to the bins.",
+                  false},
+          Aligned{"aligned_alloc",
+                  "The process calls aligned_alloc(ALIGN, SIZE): in glibc 2.36 the same "
+                  "as memalign.",
+                  false},
+          Aligned{"posix_memalign",
+                  "The process calls posix_memalign(&p, ALIGN, SIZE): EINVAL unless ALIGN "
+                  "is a power-of-two multiple of 8.",
+                  true}}) {
+        CommandSpec s;
+        s.name = al.name;
+        s.usage = fmt::format("{} PID ALIGN SIZE [at=STACK] [fill] [as=VAR]", al.name);
+        s.summary = al.summary;
+        s.examples = {fmt::format("{} $p 4096 100 as=page", al.name)};
+        s.options = {{"at", ArgKind::Text, "the call stack, outermost first: main,parse,xmalloc"},
+                     {"as", ArgKind::Name, "variable to hold the address"}};
+        s.min_args = 3;
+        s.max_args = 4;
+        s.defines = defines_alloc;
+        s.check = [](const Args& a, const Command&) {
+            (void)site_of(a);
+            if (a.positional.size() == 4 && a.positional[3].value != "fill")
+                throw InputError(
+                    a.positional[3].loc,
+                    fmt::format("expected fill or nothing after the size, got '{}'", a.positional[3].value));
+        };
+        bool posix = al.posix;
+        std::string name = al.name;
+        s.run = [posix, name](Interp& in, Invocation& inv) {
+            Kernel& k = in.kernel(inv.cmd.loc);
+            Task& t = live_task(in, inv.args.positional[0]);
+            uint64_t align = arg_size(inv.args.positional[1], "an alignment");
+            uint64_t size = arg_size(inv.args.positional[2], "a size");
+            bool fill = inv.args.positional.size() == 4;
+            if (fill && inv.args.positional[3].value != "fill")
+                throw InputError(inv.args.positional[3].loc, "expected fill");
+            std::string site = site_of(inv.args);
+            alloc_call(in, inv, t, name.c_str(), [&]() -> Result<uint64_t> {
+                libc::ProcessMalloc& pm = libc::process_malloc(t);
+                auto m =
+                    posix ? pm.posix_memalign(k, t, align, size, site) : pm.memalign(k, t, align, size, site);
+                if (m && fill) write_block(k, t, *m, size);
+                return m;
+            });
         };
         r.add(std::move(s));
     }

@@ -40,6 +40,8 @@ TEST(LibcCommands, BadInputNamesItsPlace) {
         {"free $p $a $a", "s.mms:4:12:", "free of a block"},
         {"free -m keep=2", "s.mms:4:14:", "keep= belongs to free PID GROUP"},
         {"expect malloc[$p].nosuch == 1", "s.mms:4:19:", "no malloc field 'nosuch'"},
+        {"memalign $p 4096 10 fil", "s.mms:4:21:", "expected fill"},
+        {"posix_memalign $p big 10", "s.mms:4:19:", "malformed number 'big'"},
     };
     for (const Case& c : cases) {
         SCOPED_TRACE(c.line);
@@ -59,6 +61,23 @@ TEST(LibcCommands, ARefusedAllocationSetsErrnoAndTheRunGoesOn) {
                                 "expect $errno == \"\"\n");
     EXPECT_EQ(r.status, 0) << r.err << r.out;
     EXPECT_NE(r.out.find("malloc: Cannot allocate memory (ENOMEM)"), std::string::npos) << r.out;
+}
+
+TEST(LibcCommands, AlignedBlocksLandOnTheirAlignment) {
+    auto r = test::run_scenario(kHead +
+                                "memalign $p 4096 100 fill as=b\n"
+                                "expect $b % 4096 == 0\n"
+                                "aligned_alloc $p 64K 200K as=c\n"
+                                "expect $c % 64K == 0 && malloc[$p].hblks == 1\n"
+                                "posix_memalign $p 24 100\n"
+                                "expect $errno == \"EINVAL\"\n"
+                                "posix_memalign $p 256 5000 as=d\n"
+                                "expect $errno == \"\" && $d % 256 == 0\n"
+                                "free $p $c\n"
+                                "expect malloc[$p].hblks == 0\n");
+    EXPECT_EQ(r.status, 0) << r.err << r.out;
+    EXPECT_EQ(r.failures, 0) << r.err;
+    EXPECT_NE(r.out.find("posix_memalign: Invalid argument (EINVAL)"), std::string::npos) << r.out;
 }
 
 TEST(LibcCommands, ADoubleFreeAbortsWithGlibcsMessage) {

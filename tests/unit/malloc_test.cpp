@@ -4,7 +4,7 @@
 // glibc's checks and their messages, the arena limit (measured on the host
 // with tests/data/host-6.18/malloc's arenas.c, below), mallopt's switches,
 // the fragmentation the issue names, and the outstanding-allocation table.
-// The host's answers come from tests/data/host-6.18/malloc/{bins,arenas,perturb}.c
+// The host's answers come from tests/data/host-6.18/malloc/{bins,arenas,perturb,memalign}.c
 // (their .out files), quoted where they are used.
 // Every test validates the kernel (chunks tile the heaps, counters agree,
 // allocations lie in rw areas) after its steps.
@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -188,6 +189,74 @@ TEST(Malloc, CallocOfFreshlyMappedMemoryTouchesNothing) {
     // One page: the chunk header sysmalloc writes; the zeroes are the kernel's.
     EXPECT_EQ(p.status_kb("RssAnon"), rss + 4);
     p.k->validate();
+}
+
+// memalign.out: memalign, posix_memalign and aligned_alloc on the host,
+// from a fresh heap: where each block lands (its offset from the heap's
+// start; a mapped block's varies) and mallinfo2 after each call. The
+// leaders and tails memalign gives back go to the tcache or the unsorted
+// bin exactly as there.
+TEST(Malloc, MemalignPlacesBlocksAsGlibcDoes) {
+    std::vector<std::map<std::string, int64_t>> host;
+    std::vector<std::string> labels;
+    {
+        std::istringstream in(test::read_data("host-6.18/malloc/memalign.out"));
+        for (std::string l; std::getline(in, l);) {
+            std::istringstream w(l);
+            std::string label, kv;
+            w >> label;
+            labels.push_back(label);
+            std::map<std::string, int64_t> m;
+            while (w >> kv) m[kv.substr(0, kv.find('='))] = std::stoll(kv.substr(kv.find('=') + 1));
+            host.push_back(m);
+        }
+    }
+    ASSERT_EQ(host.size(), 10u);
+    Proc p = spawn();
+    libc::ProcessMalloc& pm = p.pm();
+    Kernel& k = *p.k;
+    Task& t = *p.t;
+    const uint64_t h0 = t.mm->start_brk;
+    std::vector<std::map<std::string, int64_t>> sim;
+    auto step = [&](std::optional<uint64_t> ptr, int ret) {
+        auto mi = pm.mallinfo2();
+        sim.push_back({{"off", ptr ? static_cast<int64_t>(*ptr - h0) : -1},
+                       {"ret", ret},
+                       {"heap", static_cast<int64_t>(t.mm->brk - h0)},
+                       {"arena", static_cast<int64_t>(mi.arena)},
+                       {"ordblks", static_cast<int64_t>(mi.ordblks)},
+                       {"uord", static_cast<int64_t>(mi.uordblks)},
+                       {"ford", static_cast<int64_t>(mi.fordblks)},
+                       {"hblks", static_cast<int64_t>(mi.hblks)},
+                       {"hblkhd", static_cast<int64_t>(mi.hblkhd)}});
+    };
+    auto val = [](Result<uint64_t> r) { return r ? std::optional<uint64_t>(*r) : std::nullopt; };
+    step(val(pm.malloc(k, t, 16)), 0);
+    auto b = pm.memalign(k, t, 4096, 100);
+    step(val(b), 0);
+    step(val(pm.memalign(k, t, 64, 1000)), 0);
+    step(val(pm.posix_memalign(k, t, 256, 5000)), 0);
+    auto e = pm.posix_memalign(k, t, 24, 100);
+    EXPECT_EQ(e.err(), Errno::INVAL);
+    step(std::nullopt, 22);
+    auto f = pm.memalign(k, t, 65536, 200000);  // aligned_alloc
+    ASSERT_TRUE(f);
+    EXPECT_EQ(*f % 65536, 0u);
+    step(std::nullopt, 0);
+    step(val(pm.memalign(k, t, 8, 40)), 0);
+    step(val(pm.memalign(k, t, 100, 10)), 0);
+    pm.free(k, t, *b);
+    step(std::nullopt, 0);
+    pm.free(k, t, *f);
+    step(std::nullopt, 0);
+    for (std::size_t i = 0; i < host.size(); i++) {
+        SCOPED_TRACE(labels[i]);
+        for (const auto& [key, v] : host[i]) {
+            if (key == "off" && (labels[i].rfind("aligned_alloc", 0) == 0 || v == -1)) continue;
+            EXPECT_EQ(sim[i].at(key), v) << key;
+        }
+    }
+    k.validate();
 }
 
 // perturb.out: RssAnon grows by 4 kB for a plain malloc(100000) (the new

@@ -31,3 +31,8 @@ gcc -O0 perturb.c -o /tmp/mo/perturb && /tmp/mo/perturb > perturb.out
 # texit.c: a thread that writes 256 KiB of its stack and frees 20 small
 # blocks, joined twice over: the stack stays cached, the arena is reused.
 gcc -O0 -pthread texit.c -o /tmp/mo/texit && /tmp/mo/texit > texit.out
+
+# memalign.c: memalign, posix_memalign and aligned_alloc: each block's
+# offset from the heap's start (a mapped one's varies run to run) and
+# mallinfo2 after each call.
+gcc -O0 memalign.c -o /tmp/mo/memalign && /tmp/mo/memalign > memalign.out
