@@ -1432,6 +1432,11 @@ std::shared_ptr<ProcessMalloc> fork_malloc(const ProcessMalloc& parent, int pare
     return child;
 }
 
+void write_block(Kernel& k, Task& t, uint64_t mem, uint64_t len) {
+    Call c(k, t, process_malloc(t));
+    c.write_range(mem, len);
+}
+
 ProcessMalloc& process_malloc(Task& t) {
     MmStruct& mm = *t.mm;
     if (!mm.libc) mm.libc = std::make_shared<ProcessMalloc>();

@@ -211,6 +211,10 @@ public:
     uint32_t intern_site(const std::string& site);
 };
 
+// memset() of a block by the thread t: one write per page it covers, as
+// Call::write_range does; a fault throws MallocFault.
+void write_block(Kernel& k, Task& t, uint64_t mem, uint64_t len);
+
 // The process's malloc, created on first use.
 ProcessMalloc& process_malloc(Task& t);
 // Every process's ProcessMalloc::validate().

@@ -83,6 +83,10 @@ void free_stacks(Kernel& k, Task& t, StackCache& c, uint64_t limit) {
 
 }  // namespace
 
+StackBlock stack_block_of(const Task& t) {
+    return StackBlock{t.thread_stack - PAGE_SIZE, t.thread_stack_size + PAGE_SIZE, PAGE_SIZE, t.thread_dtv};
+}
+
 Result<StackBlock> allocate_stack(Kernel& k, Task& caller, uint64_t stack_size) {
     const uint64_t guard = PAGE_SIZE;
     uint64_t size = ((stack_size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) + guard;
@@ -116,7 +120,7 @@ Result<StackBlock> allocate_stack(Kernel& k, Task& caller, uint64_t stack_size) 
 
 void deallocate_stack(Kernel& k, Task& t) {
     if (!t.thread_stack || !t.mm) return;
-    StackBlock b{t.thread_stack - PAGE_SIZE, t.thread_stack_size + PAGE_SIZE, PAGE_SIZE, t.thread_dtv};
+    StackBlock b = stack_block_of(t);
     // advise_stack_range(): sp is just below the descriptor pages.
     uint64_t sp = t.thread_stack + t.thread_stack_size - 2 * PAGE_SIZE;
     uint64_t freesize = (sp - b.block) & ~(PAGE_SIZE - 1);

@@ -41,6 +41,9 @@ struct StackCache {
 
 // allocate_stack(): a cached block of a fitting size, else a new mapping
 // of guard + stack (PROT_NONE, then the stack part read-write).
+// The block a thread runs on (its guard page below the stack).
+StackBlock stack_block_of(const Task& t);
+
 // The caller is the thread calling pthread_create (the DTV comes from its
 // arena); the mapping is made in its address space.
 Result<StackBlock> allocate_stack(Kernel& k, Task& caller, uint64_t stack_size);

@@ -69,14 +69,14 @@ bool libc_call(Interp& in, Invocation& inv, Task& t, F&& call) {
     }
 }
 
-// memset() of a block the program just got: every page of it written; a
-// fault kills the program as it would.
-void write_block(Kernel& k, Task& t, uint64_t mem, uint64_t size) {
-    if (!size) return;
-    for (uint64_t a = mem & ~(PAGE_SIZE - 1); a < mem + size; a += PAGE_SIZE) {
-        VmFault f = access_memory(k, t, std::max(a, mem), Access::Write);
-        if (f != VmFault::Minor && f != VmFault::Major) throw libc::MallocFault{f, std::max(a, mem), true};
-    }
+// The optional `fill` word at positional `i`: true when present; anything
+// else there is an input error.
+bool fill_word(const Args& a, std::size_t i) {
+    if (a.positional.size() <= i) return false;
+    if (a.positional[i].value != "fill")
+        throw InputError(a.positional[i].loc, fmt::format("expected fill or nothing after the size, got '{}'",
+                                                          a.positional[i].value));
+    return true;
 }
 
 // An allocating call: $addr (and as=) on success, $errno and the message
@@ -182,19 +182,14 @@ void register_alloc(CommandRegistry& r) {
         s.defines = defines_alloc;
         s.check = [](const Args& a, const Command&) {
             (void)site_of(a);
-            if (a.positional.size() == 3 && a.positional[2].value != "fill")
-                throw InputError(
-                    a.positional[2].loc,
-                    fmt::format("expected fill or nothing after the size, got '{}'", a.positional[2].value));
+            (void)fill_word(a, 2);
             if (const Arg* c = a.option("count")) (void)arg_int(*c, "count=", 1, 1 << 24);
         };
         s.run = [](Interp& in, Invocation& inv) {
             Kernel& k = in.kernel(inv.cmd.loc);
             Task& t = live_task(in, inv.args.positional[0]);
             uint64_t size = arg_size(inv.args.positional[1], "a size");
-            bool fill = inv.args.positional.size() == 3;
-            if (fill && inv.args.positional[2].value != "fill")
-                throw InputError(inv.args.positional[2].loc, "expected fill");
+            bool fill = fill_word(inv.args, 2);
             int64_t count =
                 inv.args.option("count") ? arg_int(*inv.args.option("count"), "count=", 1, 1 << 24) : 1;
             std::string site = site_of(inv.args);
@@ -209,7 +204,7 @@ void register_alloc(CommandRegistry& r) {
                         return;
                     }
                     got.push_back(*m);
-                    if (fill) write_block(k, t, *m, size);
+                    if (fill) libc::write_block(k, t, *m, size);
                 }
             });
             if (!alive) return;
@@ -280,10 +275,7 @@ void register_alloc(CommandRegistry& r) {
         s.defines = defines_alloc;
         s.check = [](const Args& a, const Command&) {
             (void)site_of(a);
-            if (a.positional.size() == 4 && a.positional[3].value != "fill")
-                throw InputError(
-                    a.positional[3].loc,
-                    fmt::format("expected fill or nothing after the size, got '{}'", a.positional[3].value));
+            (void)fill_word(a, 3);
         };
         bool posix = al.posix;
         std::string name = al.name;
@@ -292,15 +284,13 @@ void register_alloc(CommandRegistry& r) {
             Task& t = live_task(in, inv.args.positional[0]);
             uint64_t align = arg_size(inv.args.positional[1], "an alignment");
             uint64_t size = arg_size(inv.args.positional[2], "a size");
-            bool fill = inv.args.positional.size() == 4;
-            if (fill && inv.args.positional[3].value != "fill")
-                throw InputError(inv.args.positional[3].loc, "expected fill");
+            bool fill = fill_word(inv.args, 3);
             std::string site = site_of(inv.args);
             alloc_call(in, inv, t, name.c_str(), [&]() -> Result<uint64_t> {
                 libc::ProcessMalloc& pm = libc::process_malloc(t);
                 auto m =
                     posix ? pm.posix_memalign(k, t, align, size, site) : pm.memalign(k, t, align, size, site);
-                if (m && fill) write_block(k, t, *m, size);
+                if (m && fill) libc::write_block(k, t, *m, size);
                 return m;
             });
         };
