@@ -119,8 +119,7 @@ Result<Task*> do_fork(Kernel& k, Task& parent) {
     if (Task* leader = k.tasks->find(parent.tgid))
         for (int tid : leader->threads)
             if (Task* th = k.tasks->find(tid); th && tid != parent.pid && th->thread_stack)
-                others.push_back(
-                    {th->thread_stack - PAGE_SIZE, th->thread_stack_size + PAGE_SIZE, PAGE_SIZE});
+                others.push_back(libc::stack_block_of(*th));
     // (A bare address space that runs no program has no C library.)
     if (!parent.exe.empty() && (oldmm.stacks || !others.empty()))
         mm->stacks = libc::fork_stack_cache(oldmm.stacks.get(), others);
