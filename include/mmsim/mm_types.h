@@ -40,12 +40,32 @@ enum PageFlag : uint16_t {
     PG_large_kmalloc = 1u << 14,  // head of a kmalloc above 8 KiB (the kernel's page type)
 };
 
+// The folio's reclaim state (more of enum pageflags). It lives in the byte
+// that holds the migratetype of the free list while the page is free (`mt`
+// below): an allocated page has no free-list migratetype, and the
+// allocator clears the byte when it hands a page out (prep_new_page()), as
+// the kernel's allocator clears these bits. They must be clear again when
+// the page is freed: free_pages_prepare() would call a page with PG_lru a
+// bad page; here __folio_put() takes the page off its list first.
+enum FolioFlag : uint8_t {
+    PG_lru = 1u << 0,          // on one of its node's LRU lists
+    PG_active = 1u << 1,       // on an active list (or to go there)
+    PG_referenced = 1u << 2,   // accessed once since the last scan (folio_mark_accessed)
+    PG_workingset = 1u << 3,   // was active, or refaulted soon after eviction
+    PG_unevictable = 1u << 4,  // on the unevictable list (mlocked)
+    PG_swapcache = 1u << 5,    // in the swap cache (its slot is in SwapCache, swap_state.h)
+    PG_writeback = 1u << 6,    // being written to its backing store
+    PG_reclaim = 1u << 7,      // reclaim wants it freed when writeback ends
+};
+
 struct Page {
-    uint32_t next = 0;  // free list / pcp list link; valid only while on a list
+    uint32_t next = 0;  // free, pcp or LRU list link; valid only while on a list
     uint32_t prev = 0;
     uint16_t flags = 0;
     uint8_t order = 0;  // buddy order if PG_buddy or PG_pcp; compound order if PG_head
-    uint8_t mt = 0;     // migratetype of the list the page sits on (buddy or pcp)
+    // While free: the migratetype of the list the page sits on (buddy or
+    // pcp). While allocated: the FolioFlag bits.
+    uint8_t mt = 0;
     uint32_t refcount = 0;
     // Page-table entries that map this page (the kernel's _mapcount + 1,
     // so 0 means unmapped).
@@ -63,6 +83,9 @@ struct Page {
     bool test(PageFlag f) const { return (flags & f) != 0; }
     void set(PageFlag f) { flags = static_cast<uint16_t>(flags | f); }
     void clear(PageFlag f) { flags = static_cast<uint16_t>(flags & ~f); }
+    bool test(FolioFlag f) const { return (mt & f) != 0; }
+    void set(FolioFlag f) { mt = static_cast<uint8_t>(mt | f); }
+    void clear(FolioFlag f) { mt = static_cast<uint8_t>(mt & ~f); }
 
     // flags, order and mt side by side, read or written as one 32-bit word
     // (flags in bits 0-15, order in 16-23, mt in 24-31): the allocator

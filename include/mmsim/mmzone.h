@@ -217,6 +217,36 @@ struct ZoneRef {
     Zone* zone = nullptr;
 };
 
+// enum lru_list: the order is the kernel's, and the per-zone
+// (NR_ZONE_INACTIVE_ANON...) and per-node (NR_INACTIVE_ANON...) counters
+// follow it.
+enum LruList : unsigned {
+    LRU_INACTIVE_ANON = 0,
+    LRU_ACTIVE_ANON = 1,
+    LRU_INACTIVE_FILE = 2,
+    LRU_ACTIVE_FILE = 3,
+    LRU_UNEVICTABLE = 4,
+    NR_LRU_LISTS = 5,
+};
+
+// One LRU list: pfns linked through Page::next (towards older pages) and
+// Page::prev (towards newer ones). `first` is the head, where new and
+// activated pages go (list_add()); `last` the tail, where reclaim takes
+// from (lru_to_folio()).
+struct LruHead {
+    uint32_t first = PFN_NIL;
+    uint32_t last = PFN_NIL;
+    uint64_t nr = 0;
+};
+
+// struct lruvec of a node (no memory cgroups yet: the node's own).
+struct Lruvec {
+    std::array<LruHead, NR_LRU_LISTS> lists{};
+    // workingset.c: evictions and activations so far, the clock that
+    // shadow entries are stamped with (lruvec->nonresident_age).
+    uint64_t nonresident_age = 0;
+};
+
 struct PglistData {
     int node_id = 0;
     std::vector<Zone> node_zones;  // every zone type of the profile, in index order
@@ -244,6 +274,7 @@ struct PglistData {
     bool proactive_compact_trigger = false;
     std::vector<int> cpus;  // CPUs local to this node
     int nr_zones = 0;       // 1 + index of the highest populated zone
+    Lruvec lruvec;          // the node's LRU lists (src/mm/swap.h)
 };
 
 }  // namespace mmsim

@@ -8,6 +8,7 @@
 #include "fs/dcache.h"
 #include "kernel/task.h"
 #include "libc/malloc.h"
+#include "mm/swap.h"
 #include "mm/cma.h"
 #include "mm/compaction.h"
 #include "mm/filemap.h"
@@ -120,6 +121,7 @@ void Kernel::validate() const {
     validate_page_alloc(*this);
     validate_slab(*this);
     validate_vm(*this);
+    validate_lru(*this);
     libc::validate_malloc(*this);
     validate_dcache(*this);
     validate_vmalloc(*this);

@@ -10,6 +10,7 @@
 #include "mm/mm_struct.h"
 #include "mm/page_alloc.h"
 #include "mm/slub.h"
+#include "mm/swap.h"
 #include "mm/vmstat.h"
 
 namespace mmsim {
@@ -141,6 +142,9 @@ MaybePfn add_cache_page(Kernel& k, Inode& inode, uint64_t index) {
         p.set(PG_swapbacked);
         mod_node_page_state(k.nodes[pfn_zone(k, *pfn).node], NR_SHMEM, 1);
     }
+    // filemap_add_folio() / shmem_add_to_page_cache(): onto the inactive
+    // list of its type (anon for shmem, which is swap-backed).
+    folio_add_lru(k, *pfn);
     return pfn;
 }
 
@@ -249,7 +253,7 @@ void filemap_remove_page(Kernel& k, Inode& inode, uint64_t index) {
     p.mapping = 0;
     p.index = 0;
     p.clear(PG_uptodate);
-    if (--p.refcount == 0) free_pages(k, pfn, 0);
+    if (--p.refcount == 0) free_user_page(k, pfn);
     // An inode nobody holds may be reclaimed once its cache is empty.
     if (inode.mapping.pages.empty()) inode_add_lru(k, inode.path);
 }

@@ -42,6 +42,7 @@
 #include "mm/page_alloc.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
+#include "mm/swap.h"
 #include "mm/vmstat.h"
 
 namespace mmsim {
@@ -182,19 +183,14 @@ bool dontneed_free_valid(const Vma& v, int advice) {
 // and keeps the page. Shared pages (after fork) and the zero page are
 // left alone.
 void madvise_free(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end) {
-    uint64_t marked = 0;
     walk_ptes(k, mm, start, end, [&](uint64_t, uint64_t& e) {
         if (!pte_present(e) || pte_special(e)) return;
         Page& p = k.page(pte_pfn(e));
         if (!p.test(PG_anon) || p.mapcount != 1) return;
         e &= ~(_PAGE_DIRTY | _PAGE_ACCESSED);
         p.clear(PG_dirty);
-        if (p.test(PG_swapbacked)) {
-            p.clear(PG_swapbacked);
-            marked++;
-        }
+        folio_mark_lazyfree(k, pte_pfn(e));
     });
-    if (marked) k.count_event(PGLAZYFREE, marked);
     flush_tlb_range(k, mm, start, end, false);
 }
 

@@ -54,6 +54,7 @@
 #include "mm/page_alloc.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
+#include "mm/swap.h"
 #include "mm/tlb.h"
 #include "mm/vmalloc.h"
 #include "mm/vmstat.h"
@@ -106,9 +107,9 @@ VmFault do_anonymous_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint
     MaybePfn pfn = alloc_anon_page(k, true);
     if (!pfn) return VmFault::Oom;
     page_add_new_anon_rmap(k, *pfn, vma, addr);
+    folio_add_lru_vma(k, *pfn, vma);
     mm.add_mm_counter(MM_ANONPAGES, 1);
     set_pte(k, mm, vma, pte, addr, *pfn, (vma.vm_flags & VM_WRITE) != 0, true);
-    if (vma.vm_flags & VM_LOCKED) mlock_page(k, *pfn);
     return VmFault::Minor;
 }
 
@@ -203,9 +204,9 @@ VmFault do_fault(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* pte
         MaybePfn copy = alloc_anon_page(k, false);
         if (!copy) return VmFault::Oom;
         page_add_new_anon_rmap(k, *copy, vma, addr);
+        folio_add_lru_vma(k, *copy, vma);
         mm.add_mm_counter(MM_ANONPAGES, 1);
         set_pte(k, mm, vma, pte, addr, *copy, true, true);
-        if (vma.vm_flags & VM_LOCKED) mlock_page(k, *copy);
         return done;
     }
     map_file_page(k, mm, vma, addr, pte, page, write);
@@ -238,6 +239,7 @@ VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
     MaybePfn copy = alloc_anon_page(k, from_zero);
     if (!copy) return VmFault::Oom;
     page_add_new_anon_rmap(k, *copy, vma, addr);
+    folio_add_lru_vma(k, *copy, vma);
     if (!from_zero) {
         Pfn old = pte_pfn(e);
         Page& op = page_of(k, old);
@@ -252,7 +254,6 @@ VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
         mm.add_mm_counter(MM_ANONPAGES, 1);
     }
     set_pte(k, mm, vma, pte, addr, *copy, true, true);
-    if (vma.vm_flags & VM_LOCKED) mlock_page(k, *copy);
     flush_tlb_range(k, mm, addr, addr + PAGE_SIZE, false);
     return VmFault::Minor;
 }
@@ -296,6 +297,7 @@ void mlock_page(Kernel& k, Pfn pfn) {
     p.set(PG_mlocked);
     mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, 1);
     k.count_event(UNEVICTABLE_PGS_MLOCKED);
+    lru_mlock(k, pfn);
 }
 
 void munlock_page(Kernel& k, Pfn pfn) {
@@ -304,6 +306,7 @@ void munlock_page(Kernel& k, Pfn pfn) {
     p.clear(PG_mlocked);
     mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, -1);
     k.count_event(UNEVICTABLE_PGS_MUNLOCKED);
+    lru_munlock(k, pfn);
 }
 
 void vm_init(Kernel& k) {
@@ -336,14 +339,7 @@ void put_page(Kernel& k, Pfn pfn) {
     Page& p = page_of(k, pfn);
     if (p.refcount == 0) throw std::logic_error("put_page: page already free");
     if (--p.refcount) return;
-    if (p.test(PG_mlocked)) munlock_page(k, pfn);
-    p.mapping = 0;
-    p.index = 0;
-    p.clear(PG_anon);
-    p.clear(PG_swapbacked);
-    p.clear(PG_dirty);
-    p.clear(PG_uptodate);
-    free_pages(k, pfn, 0);
+    free_user_page(k, pfn);
 }
 
 VmFault handle_mm_fault(Kernel& k, Task& t, uint64_t addr, unsigned flags) {
@@ -571,6 +567,7 @@ void validate_vm(const Kernel& kc) {
                 }
                 if (p.test(PG_anon) && pte_write(e) && p.mapcount > 1)
                     fail("anonymous page writable while shared");
+                if (p.test(PG_anon) && !p.test(PG_lru)) fail("mapped anonymous page on no LRU list");
                 rss[counter_for(p, v->vm_file)]++;
             });
         }

@@ -71,6 +71,7 @@
 #include "mm/page_alloc.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
+#include "mm/swap.h"
 #include "mm/tlb.h"
 #include "mm/vmstat.h"
 
@@ -191,6 +192,9 @@ Result<void> migrate_one_page(Kernel& k, Pfn src, Pfn dst, TlbBatch* shared_batc
     // 4. folio_migrate_flags(): mlock stays with the page (the counter
     // moved above, without counting an mlock/munlock event).
     if (old_page.test(PG_mlocked)) new_page.set(PG_mlocked);
+    // The LRU state too: the new page takes the old one's place on its
+    // list (isolation and putback, which the kernel does around this).
+    lru_migrate(k, src, dst);
 
     // 5. The old frame: no owner, no users, back to the allocator.
     old_page.flags = static_cast<uint16_t>(old_page.flags & ~(carried | PG_mlocked));

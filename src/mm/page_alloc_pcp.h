@@ -54,8 +54,9 @@ inline MaybePfn rmqueue_pcplist(Kernel& k, Zone& zone, PerCpuPages& pcp, unsigne
     uint32_t pfn = list.pop_front();
     Page& pg = (*k.mem_map)[pfn];
     uint32_t w = pg.state_word();
-    // Off the list: PG_pcp and the order go, the migratetype stays.
-    pg.set_state_word((w & ~uint32_t{PG_pcp | 0xff0000u}));
+    // Off the list: PG_pcp, the order and the migratetype go (the byte
+    // holds the folio flags from now on, all clear).
+    pg.set_state_word(w & (0xffffu & ~uint32_t{PG_pcp}));
     pcp.count -= 1 << order;
     return Pfn(pfn);
 }
@@ -148,7 +149,7 @@ inline MaybePfn alloc_pages(Kernel& k, gfp_t gfp, unsigned order, int nid) {
     uint32_t pfn = list.pop_front();
     Page& pg = (*k.mem_map)[pfn];
     uint32_t w = pg.state_word();
-    pg.set_state_word((w & ~uint32_t{PG_pcp | 0xff0000u}));
+    pg.set_state_word(w & (0xffffu & ~uint32_t{PG_pcp}));
     pcp.count -= 1;
     // rmqueue(): the pgalloc event and zone_statistics(); the zone is the
     // preferred one, so this is a NUMA hit.

@@ -501,6 +501,8 @@ nopage:
 inline void prep_new_page(Kernel& k, uint64_t pfn, unsigned order, gfp_t gfp) {
     MemMap& mm = *k.mem_map;
     mm[pfn].refcount = 1;
+    // The migratetype byte of the free list becomes the folio flags, clear.
+    mm[pfn].mt = 0;
     if ((gfp & __GFP_COMP) && order) prep_compound_page(mm, pfn, order);
 }
 
