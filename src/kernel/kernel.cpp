@@ -20,6 +20,7 @@
 #include "mm/rmap.h"
 #include "mm/shrinker.h"
 #include "mm/slub.h"
+#include "mm/swapfile.h"
 #include "mm/tlb.h"
 #include "mm/vmalloc.h"
 
@@ -128,6 +129,7 @@ void Kernel::validate() const {
     validate_page_owner(*this);
     validate_compaction(*this);
     validate_cma(*this);
+    validate_swap(*this);
 }
 
 }  // namespace mmsim

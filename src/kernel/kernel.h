@@ -35,6 +35,7 @@ struct ShrinkerList;    // src/mm/shrinker.h
 struct VmallocState;    // src/mm/vmalloc.h
 struct PageOwnerState;  // src/mm/page_owner.h
 struct CmaState;        // src/mm/cma.h
+struct SwapState;       // src/mm/swapfile.h
 
 // Thrown when the simulated kernel panics ("Kernel panic - not syncing:
 // ..."); the run ends there, with the panic in the kernel log.
@@ -181,6 +182,8 @@ public:
 
     // CMA areas (cma_init_reserved_areas); null without cma=.
     std::unique_ptr<CmaState> cma;
+    // Swap devices (swapfile_init; mm/swapfile.c's globals).
+    std::unique_ptr<SwapState> swap;
 
     // Processes and their memory (the processes issue).
     std::unique_ptr<PageTableStore> page_tables;

@@ -72,8 +72,8 @@ std::optional<uint64_t> parse_u64(std::string_view s) {
 // The keys of the boot line, for "did you mean".
 const std::vector<std::string_view>& boot_keys() {
     static const std::vector<std::string_view> keys{
-        "ram", "cpus",         "nodes", "arch",           "kernelcore", "movablecore",
-        "thp", "kernel_image", "seed",  "reserve_memmap", "page_owner", "cma"};
+        "ram",          "cpus", "nodes",          "arch",       "kernelcore", "movablecore", "thp",
+        "kernel_image", "seed", "reserve_memmap", "page_owner", "cma",        "swap"};
     return keys;
 }
 
@@ -219,6 +219,17 @@ bool apply_boot_option(MachineDesc& desc, std::string_view key, std::string_view
         auto size = parse_size(value);
         if (!size) throw InputError(loc, fmt::format("cma: expected a size like 64M, got '{}'", value));
         desc.cma_bytes = *size;
+    } else if (key == "swap") {
+        // swap=SIZE: one swap partition on a second virtio disk, as a
+        // Debian VM given a disk for swap shows it (/dev/vdb), turned on
+        // at the end of boot with the default priority.
+        auto size = parse_size(value);
+        if (!size) throw InputError(loc, fmt::format("swap: expected a size like 8G, got '{}'", value));
+        SwapDesc sw;
+        sw.size_bytes = *size;
+        sw.loc = loc;
+        check_swap_desc(sw, loc);
+        desc.swaps.push_back(sw);
     } else if (key == "thp") {
         if (value != "always" && value != "madvise" && value != "never")
             throw InputError(loc, fmt::format("thp: expected always, madvise or never, got '{}'", value));
@@ -236,6 +247,33 @@ bool apply_boot_option(MachineDesc& desc, std::string_view key, std::string_view
         return false;
     }
     return true;
+}
+
+std::string default_swap_path(std::size_t index) {
+    // virtio disks are vda, vdb, ...; vda holds the root filesystem.
+    return fmt::format("/dev/vd{}", static_cast<char>('b' + std::min<std::size_t>(index, 24)));
+}
+
+void check_swap_desc(const SwapDesc& s, const SourceLoc& loc) {
+    // mkswap refuses an area under 10 pages ("swap area needs to be at
+    // least 40 KiB"); a version-1 header counts pages in 32 bits.
+    uint64_t pages = s.size_bytes / PAGE_SIZE;
+    if (pages < 10)
+        throw InputError(loc, fmt::format("swap: a swap area needs at least 40K (mkswap's minimum), got {}",
+                                          format_size(s.size_bytes)));
+    if (pages - 1 > 0xffffffffull)
+        throw InputError(loc, fmt::format("swap: a swap area holds at most 16T (a 32-bit page count), got {}",
+                                          format_size(s.size_bytes)));
+    if (s.path.empty() || s.path[0] != '/')
+        throw InputError(loc, fmt::format("swap: expected an absolute path like /dev/vdb, got '{}'", s.path));
+    if (s.medium != "disk" && s.medium != "ssd" && s.medium != "zram")
+        throw InputError(loc, fmt::format("swap: medium must be disk, ssd or zram, not '{}'", s.medium));
+    if (!s.discard.empty() && s.discard != "both" && s.discard != "once" && s.discard != "pages")
+        throw InputError(loc, fmt::format("swap: discard must be both, once or pages, not '{}'", s.discard));
+    if (s.priority < -1 || s.priority > 32767)
+        throw InputError(loc,
+                         fmt::format("swap: priority must be -1 (the kernel's numbering) or 0..32767, got {}",
+                                     s.priority));
 }
 
 bool machine_boot_key_known(std::string_view key) {

@@ -90,6 +90,28 @@ struct TlbSpec {
     bool pcid = true;  // false: CPUs without PCID flush the TLB on every mm switch
 };
 
+// A swap area turned on at boot: the boot line's swap=SIZE, or a [[swap]]
+// table in a machine file; what /etc/fstab lists and systemd activates
+// (src/mm/swapfile.h). The boot line's swap is a partition on a second
+// virtio disk, /dev/vdb.
+struct SwapDesc {
+    std::string path = "/dev/vdb";
+    uint64_t size_bytes = 0;
+    bool partition = true;        // a block device; false: a swap file
+    int priority = -1;            // -1: the kernel numbers it (-2, -3, ...)
+    std::string medium = "disk";  // disk | ssd | zram
+    std::string discard;          // "" (none), "both", "once" or "pages"
+    uint64_t read_ns = 0;         // per 4 KiB; 0: the medium's default
+    uint64_t write_ns = 0;
+    SourceLoc loc;
+};
+// The default path of a swap area of a machine file: /dev/vdb, /dev/vdc, ...
+std::string default_swap_path(std::size_t index);
+// Checks one swap area's values (size at least mkswap's 40 KiB, an absolute
+// path, a known medium and discard policy, priority -1..32767). Throws
+// InputError at loc.
+void check_swap_desc(const SwapDesc& s, const SourceLoc& loc);
+
 struct MachineDesc {
     std::string source;  // file name or "boot line", for messages
     SourceLoc loc;       // where the description starts (file:1:1, the boot line), for messages
@@ -114,6 +136,7 @@ struct MachineDesc {
     std::string thp_enabled = "madvise";  // always | madvise | never
     bool page_owner = false;              // page_owner=on (mm/page_owner.c)
     uint64_t cma_bytes = 0;               // cma= : the default CMA area's size (0: none)
+    std::vector<SwapDesc> swaps;          // swap areas turned on at the end of boot
     std::vector<BootSysctl> sysctls;      // applied in order after boot
     uint64_t seed = 0;
     TlbSpec tlb;
@@ -176,8 +199,8 @@ struct BootArg {
 MachineDesc machine_from_boot_args(const std::vector<BootArg>& args, const SourceLoc& where);
 // Applies one of the options a machine file's [boot] table and the boot
 // line share: kernel_image, reserve_memmap, kernelcore, movablecore (a size
-// or "NN%"), thp, cma. Returns false for any other key; throws InputError at loc
-// for a bad value.
+// or "NN%"), thp, cma, swap (a size: one swap partition, /dev/vdb). Returns
+// false for any other key; throws InputError at loc for a bad value.
 bool apply_boot_option(MachineDesc& desc, std::string_view key, std::string_view value, const SourceLoc& loc);
 // True for the keys machine_from_boot_args() takes (ram, cpus, ..., vm.*),
 // so a scenario's `boot` line can tell them from its own (swap=, disk=).

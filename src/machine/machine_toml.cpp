@@ -31,6 +31,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -172,7 +173,7 @@ struct Parser {
     void parse_top(const toml::table& root) {
         r.check_keys(root,
                      {"arch", "cpus", "seed", "description", "node", "boot", "hole", "reserved", "zone",
-                      "sysctl", "tlb"},
+                      "sysctl", "tlb", "swap"},
                      "the machine file");
         if (const toml::node* n = root.get("arch")) {
             std::string a = r.get_string(*n, "arch", "\"x86_64\", \"i386\" or \"explicit\"");
@@ -197,6 +198,7 @@ struct Parser {
         if (const toml::node* n = root.get("reserved")) parse_reserved(*n);
         if (const toml::node* n = root.get("zone")) parse_zones(*n);
         if (const toml::node* n = root.get("tlb")) parse_tlb(r.get_table(*n, "tlb", "a table ([tlb])"));
+        if (const toml::node* n = root.get("swap")) parse_swaps(*n);
         if (const toml::node* n = root.get("sysctl")) {
             parse_sysctl(r.get_table(*n, "sysctl", "a table ([sysctl])"), "");
             std::stable_sort(d.sysctls.begin(), d.sysctls.end(),
@@ -251,12 +253,13 @@ struct Parser {
     }
 
     void parse_boot(const toml::table& t) {
-        r.check_keys(
-            t, {"kernel_image", "reserve_memmap", "kernelcore", "movablecore", "thp", "page_owner", "cma"},
-            "[boot]");
+        r.check_keys(t,
+                     {"kernel_image", "reserve_memmap", "kernelcore", "movablecore", "thp", "page_owner",
+                      "cma", "swap"},
+                     "[boot]");
         for (auto&& [k, v] : t) {
             std::string key(k.str());
-            if (is_explicit() && key != "thp" && key != "page_owner")
+            if (is_explicit() && key != "thp" && key != "page_owner" && key != "swap")
                 not_explicit(k, "an explicit machine's reservations and zones are given by its [[zone]]s");
             std::string text;
             if (key == "reserve_memmap" || key == "page_owner") {
@@ -270,8 +273,9 @@ struct Parser {
                 text = std::to_string(i->get());
             } else {
                 text = r.get_string(v, key,
-                                    key == "kernel_image" || key == "cma" ? "a size like \"32M\""
-                                                                          : "a size like \"2G\" or \"50%\"");
+                                    key == "kernel_image" || key == "cma" || key == "swap"
+                                        ? "a size like \"32M\""
+                                        : "a size like \"2G\" or \"50%\"");
             }
             apply_boot_option(d, key, text, r.at(v));
         }
@@ -366,6 +370,93 @@ struct Parser {
             d.zones.push_back(z);
             zone_locs.push_back(r.at(*t));
         }
+    }
+
+    // [[swap]] path = "/dev/vdb", size = "8G", type = "partition" | "file",
+    // priority = N, medium = "disk" | "ssd" | "zram", discard = true |
+    // "once" | "pages", read_latency / write_latency = "100us" (or ns).
+    void parse_swaps(const toml::node& n) {
+        for (const toml::table* t : r.get_table_array(n, "swap")) {
+            r.check_keys(
+                *t,
+                {"path", "size", "type", "priority", "medium", "discard", "read_latency", "write_latency"},
+                "[[swap]]");
+            SwapDesc sw;
+            sw.loc = r.at(*t);
+            sw.path = default_swap_path(d.swaps.size());
+            const toml::node* size = t->get("size");
+            if (!size)
+                throw InputError(r.at(*t), "[[swap]] needs size = \"SIZE\" (for example size = \"8G\")");
+            sw.size_bytes = r.get_size(*size, "size");
+            SourceLoc size_loc = r.at(*size);
+            if (const toml::node* v = t->get("path")) {
+                sw.path = r.get_string(*v, "path", "an absolute path like \"/dev/vdb\"");
+                if (sw.path.empty() || sw.path[0] != '/')
+                    r.expected(*v, "path", "an absolute path like \"/dev/vdb\"");
+                for (const SwapDesc& other : d.swaps)
+                    if (other.path == sw.path)
+                        throw InputError(r.at(*v), fmt::format("path: {} is already a swap area (at {})",
+                                                               sw.path, other.loc.str()));
+            }
+            if (const toml::node* v = t->get("type")) {
+                std::string ty = r.get_string(*v, "type", "\"partition\" or \"file\"");
+                if (ty != "partition" && ty != "file") r.expected(*v, "type", "\"partition\" or \"file\"");
+                sw.partition = ty == "partition";
+            } else {
+                sw.partition = sw.path.rfind("/dev/", 0) == 0;
+            }
+            if (const toml::node* v = t->get("priority")) {
+                const auto* i = v->as_integer();
+                if (!i || i->get() < -1 || i->get() > 32767)
+                    r.expected(*v, "priority", "an integer from -1 (the kernel's numbering) to 32767");
+                sw.priority = static_cast<int>(i->get());
+            }
+            if (const toml::node* v = t->get("medium")) {
+                sw.medium = r.get_string(*v, "medium", "\"disk\", \"ssd\" or \"zram\"");
+                if (sw.medium != "disk" && sw.medium != "ssd" && sw.medium != "zram")
+                    r.expected(*v, "medium", "\"disk\", \"ssd\" or \"zram\"");
+            }
+            if (const toml::node* v = t->get("discard")) {
+                constexpr std::string_view what = "true, false, \"once\" or \"pages\"";
+                if (const auto* b = v->as_boolean()) {
+                    sw.discard = b->get() ? "both" : "";
+                } else {
+                    std::string dv = r.get_string(*v, "discard", what);
+                    if (dv != "once" && dv != "pages" && dv != "both") r.expected(*v, "discard", what);
+                    sw.discard = dv;
+                }
+            }
+            if (const toml::node* v = t->get("read_latency")) sw.read_ns = get_duration(*v, "read_latency");
+            if (const toml::node* v = t->get("write_latency"))
+                sw.write_ns = get_duration(*v, "write_latency");
+            check_swap_desc(sw, size_loc);
+            d.swaps.push_back(sw);
+        }
+    }
+
+    // A duration in nanoseconds: an integer, or a string with a unit
+    // (ns, us, ms, s), as "100us".
+    uint64_t get_duration(const toml::node& n, std::string_view key) const {
+        constexpr std::string_view what = "a duration like \"100us\" or \"2ms\" (or nanoseconds)";
+        if (const auto* i = n.as_integer()) {
+            if (i->get() <= 0) r.expected(n, key, what);
+            return static_cast<uint64_t>(i->get());
+        }
+        const auto* sv = n.as_string();
+        if (!sv) r.expected(n, key, what);
+        const std::string& text = sv->get();
+        std::size_t digits = 0;
+        while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) digits++;
+        if (digits == 0 || digits > 12) r.expected(n, key, what);
+        uint64_t v = std::stoull(text.substr(0, digits));
+        std::string unit = text.substr(digits);
+        uint64_t mult = unit == "ns"   ? 1
+                        : unit == "us" ? 1000
+                        : unit == "ms" ? 1000000
+                        : unit == "s"  ? 1000000000
+                                       : 0;
+        if (!mult || v == 0) r.expected(n, key, what);
+        return v * mult;
     }
 
     // [tlb] l1_entries = 64, l1_ways = 4, l2_entries = 1536, l2_ways = 12,

@@ -40,6 +40,7 @@
 #include "mm/page_alloc.h"
 #include "mm/page_owner.h"
 #include "mm/slub.h"
+#include "mm/swapfile.h"
 #include "mm/tlb.h"
 #include "mm/vmalloc.h"
 #include "mm/vmstat.h"
@@ -327,6 +328,8 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
     vfs_caches_init(*k);
     // kcompactd_init()'s part: the zones' compaction state.
     compaction_init(*k);
+    // swapfile_init() (a subsys_initcall): the swap lists.
+    swapfile_init(*k);
 
     for (const auto& s : desc.sysctls) {
         std::string key = sysctl_vm_key(s.key);
@@ -342,6 +345,9 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
                                                 errno_text(r.err()), errno_name(r.err()),
                                                 r.error().message.empty() ? "" : "; " + r.error().message));
     }
+    // What systemd's swap units turn on once userspace runs: the machine's
+    // swap areas (fstab), after sysctl.conf.
+    swapon_boot_devices(*k, desc);
     if (k->debug_vm) k->validate();
     return k;
 }

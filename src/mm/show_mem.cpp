@@ -39,6 +39,8 @@
 
 #include <algorithm>
 
+#include "mm/swapfile.h"
+
 namespace mmsim {
 
 namespace {
@@ -76,8 +78,9 @@ SysInfo si_meminfo(const Kernel& k) {
             i.freehigh += pos(z.vm_stat[NR_FREE_PAGES]);
         }
     }
-    i.totalswap = total_swap_pages(k);
-    i.freeswap = nr_swap_pages_free(k);
+    SwapInfoTotals swap = si_swapinfo(k);  // mm/swapfile.c
+    i.totalswap = swap.totalswap;
+    i.freeswap = swap.freeswap;
     return i;
 }
 
@@ -123,9 +126,7 @@ uint64_t total_swapcache_pages(const Kernel& k) { return node_pages(k, NR_SWAPCA
 // No block devices yet, so no block device page cache.
 uint64_t nr_blockdev_pages(const Kernel&) { return 0; }
 
-// No swap devices yet.
-uint64_t total_swap_pages(const Kernel&) { return 0; }
-uint64_t nr_swap_pages_free(const Kernel&) { return 0; }
+// total_swap_pages() and nr_swap_pages_free() are in src/mm/swapfile.cpp.
 
 // No zswap pool yet.
 uint64_t zswap_total_pages(const Kernel&) { return 0; }

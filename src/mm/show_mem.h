@@ -46,7 +46,10 @@ uint64_t vm_memory_committed(const Kernel& k);
 uint64_t total_swapcache_pages(const Kernel& k);
 // nr_blockdev_pages() (block/bdev.c): page cache of block devices.
 uint64_t nr_blockdev_pages(const Kernel& k);
-// Total swap space and the part in use (si_swapinfo), in pages.
+// total_swap_pages (the usable slots of the devices that take
+// allocations) and nr_swap_pages (the free ones among them), in pages.
+// Defined in src/mm/swapfile.cpp; si_meminfo() takes its swap numbers
+// from si_swapinfo(), which also counts a device being swapped off.
 uint64_t total_swap_pages(const Kernel& k);
 uint64_t nr_swap_pages_free(const Kernel& k);
 // zswap_total_pages() / zswap_stored_pages() (mm/zswap.c).

@@ -9,6 +9,7 @@
 //   /proc/meminfo, zoneinfo, buddyinfo, pagetypeinfo, vmstat    memory
 //   /proc/cpuinfo, stat, uptime, loadavg, version               what procps
 //   /proc/sys/kernel/osrelease                                  reads beside them
+//   /proc/swaps                                                 swap devices
 //   /proc/sys/vm/<name>      every vm sysctl, routed to src/proc/sysctl.cpp
 //   /sys/kernel/mm/transparent_hugepage/{enabled,defrag,hpage_pmd_size}
 //   /sys/kernel/debug/extfrag/{extfrag_index,unusable_index}
@@ -72,6 +73,13 @@ bool page_owner_exists(const Kernel& k) { return k.page_owner_enabled; }
 
 std::string show_osrelease(const Kernel& k) { return k.kernel_release + "\n"; }
 
+}  // namespace
+
+// mm/swapfile.c's /proc/swaps (src/proc/swaps.cpp).
+std::string render_swaps(const Kernel& k);
+
+namespace {
+
 // The files whose existence does not depend on the sysctl table, sorted.
 const std::vector<FileEntry>& fixed_files() {
     static const std::vector<FileEntry> files = [] {
@@ -83,6 +91,7 @@ const std::vector<FileEntry>& fixed_files() {
             {"/proc/pagetypeinfo", 0400, render_pagetypeinfo, nullptr},
             {"/proc/slabinfo", 0400, render_slabinfo, nullptr},
             {"/proc/stat", 0444, render_stat, nullptr},
+            {"/proc/swaps", 0444, render_swaps, nullptr},
             {"/proc/sys/fs/dentry-state", 0444, render_dentry_state, nullptr},
             {"/proc/sys/fs/inode-nr", 0444, render_inode_nr, nullptr},
             {"/proc/sys/fs/inode-state", 0444, render_inode_state, nullptr},

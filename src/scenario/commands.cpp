@@ -352,6 +352,7 @@ const CommandRegistry& builtin_registry() {
         register_cma_commands(r);
         register_libc_commands(r);
         register_memleak_commands(r);
+        register_swap_commands(r);
         return r;
     }();
     return registry;

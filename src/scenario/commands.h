@@ -198,6 +198,13 @@ void register_vmalloc_commands(CommandRegistry& r);  // vmalloc_commands.cpp
 void register_cma_commands(CommandRegistry& r);      // cma_commands.cpp
 void register_libc_commands(CommandRegistry& r);     // libc_commands.cpp
 void register_memleak_commands(CommandRegistry& r);  // memleak_commands.cpp
+void register_swap_commands(CommandRegistry& r);     // swap_commands.cpp
+
+// util-linux 2.38 swapon's listings made from /proc/swaps text
+// (swap_commands.cpp): `swapon --show [--bytes] [--noheadings] [--raw]`
+// and `swapon -s`. Both print nothing when no swap area is listed.
+std::string swapon_show_text(const std::string& proc_swaps, bool bytes, bool noheadings, bool raw);
+std::string swapon_summary_text(const std::string& proc_swaps);
 
 // free(3) on behalf of a process (libc_commands.cpp): the `free` command
 // runs these when its first word is not a flag, and procps free otherwise.

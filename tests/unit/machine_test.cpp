@@ -678,7 +678,8 @@ TEST(Machine, BootLineBuildsTheDescription) {
     EXPECT_EQ(d.sysctls[0].loc.str(), "s.mms:2:39");
     EXPECT_TRUE(machine_boot_key_known("kernelcore"));
     EXPECT_TRUE(machine_boot_key_known("vm.dirty_ratio"));
-    EXPECT_FALSE(machine_boot_key_known("swap"));
+    EXPECT_TRUE(machine_boot_key_known("swap"));
+    EXPECT_FALSE(machine_boot_key_known("disk"));
 }
 
 TEST(Machine, BootLineErrorsPointAtTheArgument) {

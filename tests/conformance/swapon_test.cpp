@@ -1,0 +1,95 @@
+// The host's util-linux swapon and procps free read a snapshot of a
+// simulated machine with swap in use: they must parse /proc/swaps and the
+// Swap lines of /proc/meminfo, and print what the simulator's own swapon
+// listings print. Needs root (a private mount namespace); otherwise the
+// tests skip, saying why.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "machine/machine.h"
+#include "mm/mm_init.h"
+#include "mm/swapfile.h"
+#include "proc/procfs.h"
+#include "scenario/commands.h"
+
+namespace fs = std::filesystem;
+
+namespace mmsim {
+namespace {
+
+struct Shell {
+    int status = -1;
+    std::string out;
+};
+
+Shell sh(const std::string& cmd) {
+    Shell r;
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+std::string cannot_run() {
+    if (::geteuid() != 0) return "needs root to bind-mount a snapshot over /proc in a mount namespace";
+    for (const char* tool : {"unshare", "swapon", "free"})
+        if (sh(fmt::format("command -v {} >/dev/null", tool)).status != 0)
+            return fmt::format("{} is not installed", tool);
+    if (Shell r = sh("unshare -m sh -c 'mount --bind /proc /proc'"); r.status != 0)
+        return "unshare -m / mount --bind failed: " + r.out;
+    return "";
+}
+
+class UtilLinuxSwapon : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string why = cannot_run();
+        if (!why.empty()) GTEST_SKIP() << why;
+        std::string t = (fs::temp_directory_path() / "mmsim-swapon-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(t.data()), nullptr);
+        m_tmp = t;
+    }
+    void TearDown() override {
+        std::error_code ec;
+        if (!m_tmp.empty()) fs::remove_all(m_tmp, ec);
+    }
+    std::string tool(const Kernel& k, const std::string& cmd) {
+        fs::path dir = m_tmp / "snap";
+        write_snapshot(k, dir.string());
+        Shell r = sh(
+            fmt::format("LC_ALL=C unshare -m sh -c 'mount --bind {}/proc /proc && {}'", dir.string(), cmd));
+        EXPECT_EQ(r.status, 0) << cmd << ":\n" << r.out;
+        return r.out;
+    }
+    fs::path m_tmp;
+};
+
+TEST_F(UtilLinuxSwapon, ShowAndSummaryEqualTheSimulatorsListings) {
+    auto k = boot_kernel(
+        machine_from_boot_args({{"ram", "1G", {}}, {"swap", "256M", {}}}, SourceLoc{"<test>", 1, 1}));
+    ASSERT_TRUE(mkswap(*k, make_swap_area("/var/tmp/sw ap", 64 << 20, false, SwapMedium::Ssd)).ok());
+    ASSERT_TRUE(sys_swapon(*k, "/var/tmp/sw ap", SWAP_FLAG_PREFER | 7).ok());
+    for (int i = 0; i < 5000; i++) ASSERT_TRUE(folio_alloc_swap(*k).ok());
+    std::string proc = *proc_read(*k, "/proc/swaps");
+    EXPECT_EQ(tool(*k, "swapon --show"), scenario::swapon_show_text(proc, false, false, false));
+    EXPECT_EQ(tool(*k, "swapon --show --bytes --raw"), scenario::swapon_show_text(proc, true, false, true));
+    EXPECT_EQ(tool(*k, "swapon -s"), scenario::swapon_summary_text(proc));
+    // free's Swap line: total, used, free in KiB.
+    std::string free_out = tool(*k, "free -k");
+    uint64_t total = 262140 + 65532, used = 5000 * 4;
+    EXPECT_NE(free_out.find(fmt::format("Swap:{:>15}{:>12}{:>12}\n", total, used, total - used)),
+              std::string::npos)
+        << free_out;
+}
+
+}  // namespace
+}  // namespace mmsim
