@@ -13,9 +13,15 @@
 # write to a present text page is 4|2|1 = 7. Neither SIGSEGV counts in
 # pgfault: the kernel refuses them before handle_mm_fault().
 #
-# The classic major fault is a swap-in; swap comes with the swap issue, so
-# here the page comes from a file that is not in the page cache. Real
-# errnos and si_codes: tests/data/host-6.18/vm/errno.out.
+# The classic major fault is a swap-in: the last part pages memory out with
+# MADV_PAGEOUT and touches it again. On a disk the written pages stay in
+# the swap cache until memory is short, so touching them again is only a
+# minor fault; on zram (synchronous) they are freed at once, and the touch
+# reads the page back: a major fault. (As on the host: swap_steps.c in
+# tests/data/host-6.18/swap. zram's own compressed store is not modelled
+# yet.) A page that must be read from a file not in the page cache is a
+# major fault too. Real errnos and si_codes:
+# tests/data/host-6.18/vm/errno.out.
 boot ram=1G cpus=1
 
 echo "== minor: the first write to a page =="
@@ -91,3 +97,36 @@ expect proc[$q].stat.minflt == $qmin + 1
 expect proc[$q].stat.majflt == $qmaj
 print proc[$q].stat.minflt - $qmin
 print proc[$q].stat.majflt - $qmaj
+
+echo
+echo "== swapped out to a disk: still in the swap cache, so minor =="
+swapon /swapfile size=64M
+mmap $p 1M as=s
+touch $p $s 1M write
+madvise $p $s 1M pageout                # reclaim writes the 256 pages now
+expect proc[$p].status.VmSwap == 1M
+expect meminfo.SwapCached == 1M         # written, but kept until memory is short
+let min5 = proc[$p].stat.minflt
+let maj5 = proc[$p].stat.majflt
+touch $p $s 4K read
+expect proc[$p].stat.minflt == $min5 + 1
+expect proc[$p].stat.majflt == $maj5
+print proc[$p].status.VmSwap
+swapoff /swapfile                       # reads every page back in
+expect proc[$p].status.VmSwap == 0
+expect meminfo.SwapTotal == 0
+
+echo
+echo "== major: the page is in swap (zram) =="
+swapon /dev/zram0 size=64M medium=zram
+madvise $p $s 1M pageout
+expect meminfo.SwapCached == 0          # synchronous: written and freed at once
+let maj6 = proc[$p].stat.majflt
+let pgmaj6 = vmstat.pgmajfault
+let in6 = vmstat.pswpin
+touch $p $s 4K read
+expect proc[$p].stat.majflt == $maj6 + 1
+expect vmstat.pgmajfault == $pgmaj6 + 1
+expect vmstat.pswpin == $in6 + 1
+expect proc[$p].status.VmSwap == 1020K
+print proc[$p].stat.majflt - $maj6

@@ -38,6 +38,7 @@ enum PageFlag : uint16_t {
     PG_mlocked = 1u << 12,        // mapped by a VM_LOCKED vma
     PG_slab = 1u << 13,           // part of a slab; index is the slab's id (src/mm/slub.h)
     PG_large_kmalloc = 1u << 14,  // head of a kmalloc above 8 KiB (the kernel's page type)
+    PG_readahead = 1u << 15,      // brought in by readahead, not yet used (swap_update_readahead)
 };
 
 // The folio's reclaim state (more of enum pageflags). It lives in the byte

@@ -36,6 +36,7 @@ struct VmallocState;    // src/mm/vmalloc.h
 struct PageOwnerState;  // src/mm/page_owner.h
 struct CmaState;        // src/mm/cma.h
 struct SwapState;       // src/mm/swapfile.h
+struct SwapCache;       // src/mm/swap_state.h
 
 // Thrown when the simulated kernel panics ("Kernel panic - not syncing:
 // ..."); the run ends there, with the panic in the kernel log.
@@ -184,6 +185,8 @@ public:
     std::unique_ptr<CmaState> cma;
     // Swap devices (swapfile_init; mm/swapfile.c's globals).
     std::unique_ptr<SwapState> swap;
+    // The swap cache and its shadow entries (mm/swap_state.c).
+    std::unique_ptr<SwapCache> swap_cache;
 
     // Processes and their memory (the processes issue).
     std::unique_ptr<PageTableStore> page_tables;

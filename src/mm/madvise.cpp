@@ -43,6 +43,7 @@
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
 #include "mm/swap.h"
+#include "mm/vmscan.h"
 #include "mm/vmstat.h"
 
 namespace mmsim {
@@ -194,6 +195,43 @@ void madvise_free(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end) {
     flush_tlb_range(k, mm, start, end, false);
 }
 
+// madvise_cold_or_pageout_pte_range() and reclaim_pages(): the pages of
+// the range that only this mapping holds and that sit on an LRU list lose
+// their accessed bits and PG_referenced (an active one keeps
+// PG_workingset, so a quick refault is recognised). MADV_COLD then moves
+// the active ones to the head of their inactive list; MADV_PAGEOUT
+// isolates them all and reclaims them at once (vmscan.cpp), anonymous
+// pages to swap. File pages are paged out too: the simulated user may
+// write every file (can_do_file_pageout()).
+void madvise_cold_or_pageout(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end, bool pageout) {
+    std::vector<Pfn> list;
+    bool cleared_young = false;
+    walk_ptes(k, mm, start, end, [&](uint64_t, uint64_t& e) {
+        if (!pte_present(e) || pte_special(e)) return;
+        const Pfn pfn = pte_pfn(e);
+        Page& p = k.page(pfn);
+        if (!p.test(PG_lru) || p.mapcount != 1) return;
+        if (pte_young(e)) {
+            e &= ~_PAGE_ACCESSED;
+            cleared_young = true;
+        }
+        p.clear(PG_referenced);
+        if (p.test(PG_active)) p.set(PG_workingset);
+        if (!pageout) {
+            folio_deactivate(k, pfn);
+            return;
+        }
+        if (folio_isolate_lru(k, pfn)) {
+            if (p.test(PG_unevictable))
+                folio_putback_lru(k, pfn);
+            else
+                list.push_back(pfn);
+        }
+    });
+    if (cleared_young) flush_tlb_range(k, mm, start, end, false);
+    if (!list.empty()) reclaim_pages(k, list);
+}
+
 // madvise_willneed() for a file: vfs_fadvise(POSIX_FADV_WILLNEED) reads
 // the range into the page cache without mapping it. Anonymous memory would
 // be read back from swap; there is no swap yet.
@@ -252,8 +290,8 @@ Result<void> vma_behavior(Kernel& k, MmStruct& mm, Vma* vma, uint64_t start, uin
             return madvise_willneed(k, *vma, start, end);
         case MADV_COLD:
         case MADV_PAGEOUT:
-            // Deactivation and reclaim need the LRU lists (not modelled yet).
             if (!can_madv_lru_vma(*vma)) return Errno::INVAL;
+            madvise_cold_or_pageout(k, mm, start, end, advice == MADV_PAGEOUT);
             return {};
         case MADV_FREE:
         case MADV_DONTNEED:

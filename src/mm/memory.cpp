@@ -26,6 +26,13 @@
 //   entry present but read-only,
 //   write in a writable area          copy-on-write (do_wp_page): reuse the
 //                                     page if no one else maps it, else copy
+//   swap entry                        do_swap_page: the page is in the swap
+//                                     cache (minor), or is read back from
+//                                     its slot (major): straight into a new
+//                                     page on a synchronous device when no
+//                                     one else shares the slot, through the
+//                                     swap cache otherwise; mapped writable
+//                                     when this entry was its only user
 //
 // Faults are counted the kernel's way: pgfault for every fault that reaches
 // handle_mm_fault(), pgmajfault and the task's maj_flt when the page had to
@@ -55,6 +62,8 @@
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
 #include "mm/swap.h"
+#include "mm/swap_state.h"
+#include "mm/swapfile.h"
 #include "mm/tlb.h"
 #include "mm/vmalloc.h"
 #include "mm/vmstat.h"
@@ -226,7 +235,11 @@ VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
     if (!pte_special(e)) {
         Pfn pfn = pte_pfn(e);
         Page& p = page_of(k, pfn);
-        // wp_can_reuse_anon_folio(): an anonymous page only this entry holds.
+        // wp_can_reuse_anon_folio(): an anonymous page only this entry
+        // holds; a swap cache copy is dropped first if no other entry
+        // references its slot.
+        if (p.test(PG_anon) && p.mapcount == 1 && p.test(PG_swapcache) && p.refcount == 2)
+            folio_free_swap(k, pfn);
         if (p.test(PG_anon) && p.refcount == 1 && p.mapcount == 1) {
             *pte = e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
             k.count_event(PGREUSE);
@@ -256,6 +269,87 @@ VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
     set_pte(k, mm, vma, pte, addr, *copy, true, true);
     flush_tlb_range(k, mm, addr, addr + PAGE_SIZE, false);
     return VmFault::Minor;
+}
+
+// should_try_to_free_swap(): after a swap-in, drop the swap cache copy
+// when swap is filling up, when the page is locked in memory, or when a
+// write is about to dirty a page that only this entry and the cache hold.
+bool should_try_to_free_swap(Kernel& k, const Page& p, const Vma& vma, bool write) {
+    if (!p.test(PG_swapcache)) return false;
+    if (vm_swap_full(k) || (vma.vm_flags & VM_LOCKED) || p.test(PG_mlocked)) return true;
+    return write && p.refcount == 2;
+}
+
+// do_swap_page() (also unuse_pte() for swapoff, whose caller counts no fault):
+// the swap entry at *pte becomes the page again. Returns Major when the
+// page had to be read.
+VmFault do_swap_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* pte, bool write) {
+    const uint64_t orig = *pte;
+    const SwpEntry entry = swp_entry(pte_swp_type(orig), pte_swp_offset(orig));
+    const SwapInfo* si = swap_type_to_info(k, swp_type(entry));
+    if (!si || swp_offset(entry) >= si->max) return VmFault::Sigbus;  // a bad entry
+    VmFault ret = VmFault::Minor;
+    bool need_clear_cache = false;
+    MaybePfn got = swap_cache_get_folio(k, entry);
+    if (got) {
+        page_of(k, *got).refcount++;  // the reference the new mapping holds
+        swap_update_readahead(k, *got, &vma, addr);
+    } else if (si->synchronous_io() && __swap_count(k, entry) == 1) {
+        // A synchronous device and no one else to share the page with:
+        // read it straight into a new page, past the swap cache.
+        got = alloc_pages(k, GFP_HIGHUSER_MOVABLE, 0);
+        if (!got) return VmFault::Oom;
+        Page& p = page_of(k, *got);
+        p.refcount = 1;
+        if (swapcache_prepare(k, entry) != 0) {
+            free_pages(k, *got, 0);
+            return VmFault::Minor;  // someone else is reading it: retry the access
+        }
+        need_clear_cache = true;
+        p.set(PG_swapbacked);
+        if (uint64_t shadow = swap_cache_get_shadow(k, entry)) workingset_refault(k, *got, shadow);
+        folio_add_lru(k, *got);
+        swap_read_folio(k, *got, entry);
+        ret = VmFault::Major;
+    } else {
+        got = swapin_readahead(k, entry, mm, vma, addr);
+        if (!got) return VmFault::Oom;
+        ret = VmFault::Major;
+    }
+    const Pfn pfn = *got;
+    Page& p = page_of(k, pfn);
+    const bool exclusive = pte_swp_exclusive(orig);
+    // The entry's swap count goes; maybe the cache copy too.
+    swap_free_nr(k, entry, 1);
+    if (should_try_to_free_swap(k, p, vma, write)) folio_free_swap(k, pfn);
+    mm.add_mm_counter(MM_ANONPAGES, 1);
+    mm.add_mm_counter(MM_SWAPENTS, -1);
+    uint64_t e = pfn_pte(pfn, vm_get_page_prot(vma.vm_flags));
+    if (orig & _PAGE_SWP_SOFT_DIRTY) e |= _PAGE_SOFT_DIRTY;
+    const bool map_exclusive = exclusive || p.refcount == 1;
+    if (map_exclusive) {
+        if (vma.vm_flags & VM_WRITE) {
+            e |= _PAGE_RW;
+            if (write) {
+                e |= _PAGE_DIRTY;
+                write = false;
+            }
+        }
+    }
+    if (!p.test(PG_anon)) {
+        page_add_new_anon_rmap(k, pfn, vma, addr, map_exclusive);
+    } else {
+        // folio_add_anon_rmap_ptes(): one more mapping of a cached page.
+        if (p.mapcount++ == 0) mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_ANON_PAGES, 1);
+    }
+    if ((vma.vm_flags & VM_LOCKED) && !p.test(PG_mlocked)) mlock_page(k, pfn);
+    *pte = e;
+    if (need_clear_cache) swapcache_clear(k, entry);
+    if (write) {
+        VmFault w = do_wp_page(k, mm, vma, addr, pte);
+        if (w != VmFault::Minor && w != VmFault::Major) return w;
+    }
+    return ret;
 }
 
 // find_vma() with its one-area cache tried inline: a run of faults stays
@@ -363,6 +457,8 @@ VmFault handle_mm_fault(Kernel& k, Task& t, uint64_t addr, unsigned flags) {
     } else if (pte_none(*pte)) {
         r = vma->vm_file ? do_fault(k, mm, *vma, addr & ~(PAGE_SIZE - 1), pte, write)
                          : do_anonymous_page(k, mm, *vma, addr & ~(PAGE_SIZE - 1), pte, write);
+    } else if (!pte_present(*pte)) {
+        r = do_swap_page(k, mm, *vma, addr & ~(PAGE_SIZE - 1), pte, write);
     } else if (write && !pte_write(*pte)) {
         r = do_wp_page(k, mm, *vma, addr & ~(PAGE_SIZE - 1), pte);
     } else {
@@ -448,9 +544,15 @@ void zap_page_range(Kernel& k, MmStruct& mm, Vma& vma, uint64_t start, uint64_t 
             const uint64_t e = t[i];
             if (!e) continue;
             t[i] = 0;
-            // Swap entries arrive with the swap issue; the zero page has no
-            // descriptor to update.
-            if (!pte_present(e) || pte_special(e)) continue;
+            if (!pte_present(e)) {
+                // zap_nonpresent_ptes(): a swap entry gives its slot back
+                // (and the swap cache its copy, if that was the last use).
+                mm.add_mm_counter(MM_SWAPENTS, -1);
+                free_swap_and_cache_nr(k, swp_entry(pte_swp_type(e), pte_swp_offset(e)));
+                continue;
+            }
+            // The zero page has no descriptor to update.
+            if (pte_special(e)) continue;
             Pfn pfn = pte_pfn(e);
             Page& p = page_of(k, pfn);
             mm.add_mm_counter(counter_for(p, file), -1);
@@ -491,6 +593,22 @@ Result<void> copy_page_range(Kernel& k, MmStruct& dst_mm, Vma& dst, MmStruct& sr
                     d = slot - i;
                 }
                 copied++;
+                if (!pte_present(e)) {
+                    // copy_nonpresent_pte(): the child shares the slot; an
+                    // exclusive entry is no longer exclusive on either side.
+                    const SwpEntry se = swp_entry(pte_swp_type(e), pte_swp_offset(e));
+                    if (swap_duplicate(k, se) < 0) {
+                        oom = true;
+                        return;
+                    }
+                    if (pte_swp_exclusive(e)) {
+                        e &= ~_PAGE_SWP_EXCLUSIVE;
+                        s[i] = e;
+                    }
+                    dst_mm.add_mm_counter(MM_SWAPENTS, 1);
+                    d[i] = e;
+                    continue;
+                }
                 // copy_present_pte(): the child's entry starts old.
                 uint64_t ne = e & ~_PAGE_ACCESSED;
                 if (shared) ne &= ~_PAGE_DIRTY;
@@ -538,6 +656,8 @@ void validate_vm(const Kernel& kc) {
     int64_t entries = 0;
     std::vector<const MmStruct*> seen;
     int64_t tables = 0;
+    // Swap entries per slot, to compare with the slots' counts.
+    std::map<uint64_t, int> swap_refs;
     k.tasks->for_each([&](const Task& t) {
         if (!t.mm) return;
         const MmStruct* mmp = t.mm.get();
@@ -548,7 +668,12 @@ void validate_vm(const Kernel& kc) {
         std::array<int64_t, NR_MM_COUNTERS> rss{};
         for (Vma* v : vma_list(mm)) {
             walk_ptes(k, mm, v->vm_start, v->vm_end, [&](uint64_t addr, uint64_t& e) {
-                if (!pte_present(e)) return;
+                if (!pte_present(e)) {
+                    if (!v->anon_vma) fail("swap entry in an area without anonymous pages");
+                    rss[MM_SWAPENTS]++;
+                    swap_refs[SwpEntry{swp_entry(pte_swp_type(e), pte_swp_offset(e))}.val]++;
+                    return;
+                }
                 if (pte_write(e) && !(v->vm_flags & VM_WRITE))
                     fail("writable entry in a read-only area at " + std::to_string(addr));
                 if (!(e & _PAGE_NX) && !(v->vm_flags & VM_EXEC)) fail("executable entry in a no-exec area");
@@ -581,7 +706,7 @@ void validate_vm(const Kernel& kc) {
         walk_ptes(k, mm, prev_end, mm.task_size, [&](uint64_t, uint64_t&) { outside++; });
         if (outside) fail("entries outside every area");
         for (unsigned c = 0; c < NR_MM_COUNTERS; c++)
-            if (c != MM_SWAPENTS && rss[c] != mm.rss_stat[c])
+            if (rss[c] != mm.rss_stat[c])
                 fail("mm " + std::to_string(mm.id) + " RSS counter " + std::to_string(c) + " is " +
                      std::to_string(mm.rss_stat[c]) + ", entries say " + std::to_string(rss[c]));
         auto n = count_pgtables(k, mm);
@@ -620,6 +745,57 @@ void validate_vm(const Kernel& kc) {
     if (k.global_node_page_state(NR_MAPPED) != file_mapped)
         fail("NR_FILE_MAPPED differs from mapped file pages");
     validate_anon_vmas(k);
+    for (const auto& [val, n] : swap_refs)
+        if (swp_swapcount(k, SwpEntry{val}) != n)
+            fail("swap slot " + std::to_string(swp_offset(SwpEntry{val})) + " of device " +
+                 std::to_string(swp_type(SwpEntry{val})) + " has count " +
+                 std::to_string(swp_swapcount(k, SwpEntry{val})) + " but " + std::to_string(n) +
+                 " entries reference it");
+    validate_swap_cache(k);
+}
+
+int unuse_swap_entries(Kernel& k, unsigned type) {
+    // unuse_mm() for every address space: each swap entry of the device
+    // is swapped in where it is (no fault counted, the page left old).
+    std::vector<MmStruct*> seen;
+    int err = 0;
+    k.tasks->for_each([&](const Task& t) {
+        if (!t.mm || err) return;
+        MmStruct* mmp = t.mm.get();
+        if (std::find(seen.begin(), seen.end(), mmp) != seen.end()) return;
+        seen.push_back(mmp);
+        MmStruct& mm = *mmp;
+        for (Vma* v : vma_list(mm)) {
+            if (!v->anon_vma) continue;
+            std::vector<uint64_t> addrs;
+            walk_ptes(k, mm, v->vm_start, v->vm_end, [&](uint64_t a, uint64_t& e) {
+                if (is_swap_pte(e) && pte_swp_type(e) == type) addrs.push_back(a);
+            });
+            for (uint64_t a : addrs) {
+                uint64_t* pte = pte_lookup(k, mm, a);
+                if (!pte || !is_swap_pte(*pte)) continue;
+                VmFault r = do_swap_page(k, mm, *v, a, pte, false);
+                if (r == VmFault::Oom) {
+                    err = -12;  // -ENOMEM
+                    return;
+                }
+                *pte &= ~_PAGE_ACCESSED;
+            }
+        }
+    });
+    if (err) return err;
+    // What is left in the cache for this device: folios no entry
+    // references any more (folio_free_swap()).
+    std::vector<uint32_t> cached;
+    if (k.swap_cache)
+        for (const auto& [val, pfn] : k.swap_cache->folio_of)
+            if (swp_type(SwpEntry{val}) == type) cached.push_back(pfn);
+    for (uint32_t pfn : cached) {
+        Page& p = page_of(k, Pfn(pfn));
+        swap_end_writeback(k, Pfn(pfn));
+        if (folio_free_swap(k, Pfn(pfn)) && p.refcount == 0) free_user_page(k, Pfn(pfn));
+    }
+    return 0;
 }
 
 }  // namespace mmsim

@@ -26,6 +26,7 @@
 #include "mm/memmap.h"
 #include "mm/mm.h"
 #include "mm/pgtable.h"
+#include "mm/swap_state.h"
 
 namespace mmsim {
 
@@ -59,6 +60,8 @@ Result<std::vector<uint8_t>> do_mincore(Kernel& k, Task& t, uint64_t start, uint
             uint8_t v = 0;
             if (pte && pte_present(*pte))
                 v = 1;
+            else if (pte && is_swap_pte(*pte))  // mincore_swap(): resident if in the swap cache
+                v = swap_cache_get_folio(k, swp_entry(pte_swp_type(*pte), pte_swp_offset(*pte))) ? 1 : 0;
             else if (vma->vm_file)  // __mincore_unmapped_range()
                 v = mincore_page(k, *vma->vm_file, vma->linear_page_index(a));
             vec.push_back(v);

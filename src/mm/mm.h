@@ -207,6 +207,11 @@ void munlock_page(Kernel& k, Pfn pfn);
 void mark_page_dirty(Kernel& k, Pfn pfn, const Inode* file);
 // put_page(): drops a reference; frees the page when it was the last one.
 void put_page(Kernel& k, Pfn pfn);
+// try_to_unuse()'s page-table half, for swapoff: every swap entry of the
+// device `type` in every process is swapped back in (unuse_pte(), no
+// fault counted), then the swap cache lets go of the device's slots.
+// 0, or -ENOMEM when a page could not be had.
+int unuse_swap_entries(Kernel& k, unsigned type);
 // flush_tlb_mm_range(): after entries in [start, end) changed or went.
 void flush_tlb_range(Kernel& k, MmStruct& mm, uint64_t start, uint64_t end, bool freed_tables);
 

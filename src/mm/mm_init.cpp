@@ -40,6 +40,7 @@
 #include "mm/page_alloc.h"
 #include "mm/page_owner.h"
 #include "mm/slub.h"
+#include "mm/swap_state.h"
 #include "mm/swapfile.h"
 #include "mm/tlb.h"
 #include "mm/vmalloc.h"
@@ -330,6 +331,8 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
     compaction_init(*k);
     // swapfile_init() (a subsys_initcall): the swap lists.
     swapfile_init(*k);
+    // The swap cache's side of the swap devices (shadow entries, swapoff).
+    swap_cache_init(*k);
 
     for (const auto& s : desc.sysctls) {
         std::string key = sysctl_vm_key(s.key);

@@ -88,7 +88,12 @@ struct Vma {
     uint64_t vm_start = 0;
     uint64_t vm_end = 0;  // exclusive
     uint64_t vm_flags = 0;
-    uint64_t vm_pgoff = 0;     // offset in the file in pages; for anonymous areas vm_start >> PAGE_SHIFT
+    uint64_t vm_pgoff = 0;  // offset in the file in pages; for anonymous areas vm_start >> PAGE_SHIFT
+    // swap_readahead_info: the last swap fault's address, its readahead
+    // window and the readahead hits since (mm/swap_state.c, SWAP_RA_VAL).
+    uint64_t swap_ra_addr = 0;
+    uint32_t swap_ra_win = 0;
+    uint32_t swap_ra_hits = 0;
     Inode* vm_file = nullptr;  // the file mapped, if any
     MmStruct* vm_mm = nullptr;
     SpecialMapping special = SpecialMapping::None;

@@ -104,7 +104,10 @@ uint64_t move_page_tables(Kernel& k, MmStruct& mm, uint64_t old_addr, uint64_t n
         uint64_t e = *src;
         *src = 0;
         // move_soft_dirty_pte(): userspace can see the entries moved.
-        if (pte_present(e)) e |= _PAGE_SOFT_DIRTY;
+        if (pte_present(e))
+            e |= _PAGE_SOFT_DIRTY;
+        else if (e)
+            e |= _PAGE_SWP_SOFT_DIRTY;
         *dst = e;
     }
     flush_tlb_range(k, mm, old_addr, old_addr + len, false);

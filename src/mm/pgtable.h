@@ -95,6 +95,28 @@ inline bool pte_special(uint64_t e) { return e & _PAGE_SPECIAL; }
 inline Pfn pte_pfn(uint64_t e) { return Pfn((e & PTE_PFN_MASK) >> PAGE_SHIFT); }
 inline uint64_t pfn_pte(Pfn pfn, uint64_t prot) { return (pfn.value << PAGE_SHIFT) | prot; }
 
+// A swap entry in a PTE (arch/x86/include/asm/pgtable_64.h since the L1TF
+// fix): not present, the device's type in the top five bits (59-63), the
+// slot's offset inverted in bits 9-58, so that the CPU, speculating on
+// the entry as if it were present, would find an address beyond any RAM.
+// Bit 3 (_PAGE_PWT) says the page was exclusive to this entry when it was
+// swapped out; bit 1 (_PAGE_RW) is the entry's soft-dirty bit.
+inline constexpr unsigned SWP_TYPE_BITS = 5;
+inline constexpr unsigned SWP_OFFSET_FIRST_BIT = 9;  // _PAGE_BIT_PROTNONE + 1
+inline constexpr unsigned SWP_OFFSET_SHIFT = SWP_OFFSET_FIRST_BIT + SWP_TYPE_BITS;
+inline constexpr uint64_t _PAGE_SWP_EXCLUSIVE = _PAGE_PWT;
+inline constexpr uint64_t _PAGE_SWP_SOFT_DIRTY = _PAGE_RW;
+inline constexpr uint64_t swp_pte(unsigned type, uint64_t offset) {
+    return (~offset << SWP_OFFSET_SHIFT >> SWP_TYPE_BITS) | (uint64_t{type} << (64 - SWP_TYPE_BITS));
+}
+inline constexpr unsigned pte_swp_type(uint64_t e) {
+    return static_cast<unsigned>(e >> (64 - SWP_TYPE_BITS));
+}
+inline constexpr uint64_t pte_swp_offset(uint64_t e) { return ~e << SWP_TYPE_BITS >> SWP_OFFSET_SHIFT; }
+// is_swap_pte(): neither empty nor present.
+inline bool is_swap_pte(uint64_t e) { return e && !pte_present(e); }
+inline bool pte_swp_exclusive(uint64_t e) { return e & _PAGE_SWP_EXCLUSIVE; }
+
 // vm_get_page_prot(): the entry bits for an area's rights. Private
 // writable areas start write-protected (copy-on-write); only shared
 // writable ones get _PAGE_RW up front (protection_map[] of x86).

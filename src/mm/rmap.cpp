@@ -12,6 +12,7 @@
 #include "mm/page_alloc.h"
 #include "mm/pgtable.h"
 #include "mm/slub.h"
+#include "mm/swap_state.h"
 #include "mm/tlb.h"
 #include "mm/vmstat.h"
 
@@ -249,6 +250,67 @@ bool try_to_unmap_file(Kernel& k, Pfn pfn, TlbBatch& batch) {
         mm.add_mm_counter(inode && inode->shmem ? MM_SHMEMPAGES : MM_FILEPAGES, -1);
         page_remove_rmap(k, pfn);
         put_page(k, pfn);
+    });
+    return p.mapcount == 0;
+}
+
+namespace {
+
+void unmap_flush(Kernel& k, MmStruct& mm, uint64_t addr, TlbBatch& batch) {
+    if (k.tlbs.empty()) return;
+    unsigned cpu = static_cast<unsigned>(k.current_cpu);
+    if (mm.tlb.cpumask.any_but(cpu))
+        arch_tlbbatch_add_pending(batch, mm.tlb);
+    else
+        flush_tlb_page(k.tlbs, cpu, mm.tlb, VirtAddr(addr));
+}
+
+}  // namespace
+
+bool try_to_unmap_anon(Kernel& k, Pfn pfn, TlbBatch& batch) {
+    Page& p = page_of(k, pfn);
+    bool abort = false;
+    rmap_walk(k, pfn, [&](Vma& vma, uint64_t addr) {
+        if (abort || !vma.vm_mm || (vma.vm_flags & VM_LOCKED)) return;
+        MmStruct& mm = *vma.vm_mm;
+        uint64_t* pte = pte_lookup(k, mm, addr);
+        if (!pte || !pte_present(*pte) || pte_special(*pte) || pte_pfn(*pte) != pfn) return;
+        const uint64_t old = *pte;
+        if (!p.test(PG_swapbacked)) {
+            // A lazily freed page: discard it unless it was written since
+            // MADV_FREE (the entry or the page dirty), in which case it is
+            // swap-backed again and reclaim must give up on it.
+            if (pte_dirty(old) || p.test(PG_dirty)) {
+                p.set(PG_swapbacked);
+                abort = true;
+                return;
+            }
+            *pte = 0;
+            unmap_flush(k, mm, addr, batch);
+            mm.update_hiwater_rss();
+            mm.add_mm_counter(MM_ANONPAGES, -1);
+            page_remove_rmap(k, pfn);
+            p.refcount--;
+            return;
+        }
+        const SwpEntry e = folio_swap_entry(k, pfn);
+        if (swap_duplicate(k, e) < 0) {
+            abort = true;
+            return;
+        }
+        const bool exclusive = p.mapcount == 1;
+        *pte = 0;
+        unmap_flush(k, mm, addr, batch);
+        if (pte_dirty(old)) p.set(PG_dirty);
+        uint64_t swp = swp_pte(swp_type(e), swp_offset(e));
+        if (exclusive) swp |= _PAGE_SWP_EXCLUSIVE;
+        if (old & _PAGE_SOFT_DIRTY) swp |= _PAGE_SWP_SOFT_DIRTY;
+        *pte = swp;
+        mm.update_hiwater_rss();
+        mm.add_mm_counter(MM_ANONPAGES, -1);
+        mm.add_mm_counter(MM_SWAPENTS, 1);
+        page_remove_rmap(k, pfn);
+        p.refcount--;
     });
     return p.mapcount == 0;
 }

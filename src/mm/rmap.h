@@ -90,11 +90,14 @@ void unlink_anon_vmas(Kernel& k, Vma& vma);
 // folio_add_anon_rmap_pte, folio_add_file_rmap_pte, folio_remove_rmap_pte),
 // with the node counters they keep (NR_ANON_MAPPED, NR_FILE_MAPPED).
 // Inline: every fault, fork and unmap calls them once per page.
-inline void page_add_new_anon_rmap(Kernel& k, Pfn pfn, Vma& vma, uint64_t addr) {
+// A page that may be shared with other processes of the fork tree (a swap
+// cache page mapped without RMAP_EXCLUSIVE) goes to the root anon_vma, so
+// that every process that can map it finds it (__folio_set_anon()).
+inline void page_add_new_anon_rmap(Kernel& k, Pfn pfn, Vma& vma, uint64_t addr, bool exclusive = true) {
     Page& p = page_of(k, pfn);
     p.set(PG_anon);
     p.set(PG_swapbacked);
-    p.mapping = vma.anon_vma->id;
+    p.mapping = exclusive ? vma.anon_vma->id : vma.anon_vma->root->id;
     p.index = static_cast<uint32_t>(vma.linear_page_index(addr));
     p.mapcount = 1;
     mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_ANON_PAGES, 1);
@@ -131,6 +134,18 @@ std::size_t rmap_walk(Kernel& k, Pfn pfn, const std::function<void(Vma&, uint64_
 // stays (the kernel mlocks the page instead). True when no entry is left.
 struct TlbBatch;
 bool try_to_unmap_file(Kernel& k, Pfn pfn, TlbBatch& batch);
+
+// try_to_unmap() of an anonymous page, for reclaim (try_to_unmap_one's
+// anonymous half). A swap-backed page must be in the swap cache: each
+// entry becomes a swap entry for its slot (one more swap count; marked
+// exclusive when this was the page's only mapping, soft-dirty as the
+// entry was), RSS moves from MM_ANONPAGES to MM_SWAPENTS, and the dirty
+// bit goes to the page. A lazily freed page (MADV_FREE: no PG_swapbacked)
+// that is still clean is simply discarded, its entries cleared; if it was
+// written again it becomes swap-backed and keeps its entries. Entries in
+// VM_LOCKED areas stay. TLB flushes as in try_to_unmap_file(). True when
+// no entry is left.
+bool try_to_unmap_anon(Kernel& k, Pfn pfn, TlbBatch& batch);
 
 // Checks the anon_vma trees: refcounts, parents, chains (validate()).
 void validate_anon_vmas(const Kernel& k);

@@ -67,11 +67,6 @@ void update_lru_size(Kernel& k, Pfn pfn, LruList lru, int64_t nr) {
 
 LruHead& list_of(Kernel& k, Pfn pfn, LruList lru) { return folio_lruvec(k, pfn).lists[lru]; }
 
-void isolated_stat(Kernel& k, Pfn pfn, const Page& p, int64_t nr) {
-    mod_node_page_state(k.nodes[pfn_zone(k, pfn).node],
-                        folio_is_file_lru(p) ? NR_ISOLATED_FILE : NR_ISOLATED_ANON, nr);
-}
-
 }  // namespace
 
 Lruvec& folio_lruvec(Kernel& k, Pfn pfn) { return k.nodes[pfn_zone(k, pfn).node].lruvec; }
@@ -258,13 +253,10 @@ bool folio_isolate_lru(Kernel& k, Pfn pfn) {
     if (!p.test(PG_lru)) return false;
     lruvec_del_folio(k, pfn);
     p.clear(PG_lru);
-    isolated_stat(k, pfn, p, 1);
     return true;
 }
 
 void folio_putback_lru(Kernel& k, Pfn pfn) {
-    Page& p = page_of(k, pfn);
-    isolated_stat(k, pfn, p, -1);
     // folio_putback_lru() is folio_add_lru(): an mlocked page goes to the
     // unevictable list.
     folio_add_lru(k, pfn);
@@ -282,9 +274,13 @@ void free_user_page(Kernel& k, Pfn pfn) {
         mod_zone_page_state(pfn_zone(k, pfn), NR_MLOCK, -1);
         k.count_event(UNEVICTABLE_PGS_CLEARED);
     }
-    if (p.mt)
+    // free_pages_prepare(): a page still cached or under writeback would
+    // be a bad page; the rest of the reclaim state simply goes.
+    if (p.test(PG_swapcache) || p.test(PG_writeback))
         throw std::logic_error("free_user_page: pfn " + std::to_string(pfn.value) +
-                               " is freed with folio flags still set");
+                               " is freed while in the swap cache or under writeback");
+    p.mt = 0;
+    p.clear(PG_readahead);
     p.mapping = 0;
     p.index = 0;
     p.clear(PG_anon);

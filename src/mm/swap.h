@@ -67,9 +67,9 @@ void lru_mlock(Kernel& k, Pfn pfn);
 void lru_munlock(Kernel& k, Pfn pfn);
 
 // folio_isolate_lru(): takes the page off its list for reclaim or
-// migration (PG_lru clear, nr_isolated_anon/file counted); false if it was
-// not on one. folio_putback_lru() puts it back at the head of the list its
-// flags name.
+// migration (PG_lru clear); false if it was not on one. (The callers that
+// count nr_isolated_anon/file do so themselves, as in the kernel.) folio_putback_lru() puts it back at the
+// head of the list its flags name.
 bool folio_isolate_lru(Kernel& k, Pfn pfn);
 void folio_putback_lru(Kernel& k, Pfn pfn);
 

@@ -38,15 +38,42 @@
 // was mapped).
 //
 // Not modelled: the workingset shadow entry __remove_mapping() leaves in
-// the file's xarray (the simulator has no refault detection yet; the slot
-// is emptied as truncation empties it), buffer heads (no block-device
-// pages here), pages under writeback.
+// the file's xarray (the slot is emptied as truncation empties it; swap
+// slots do keep their shadows), buffer heads (no block-device pages
+// here), pages under writeback.
+//
+// reclaim_pages() is MADV_PAGEOUT's way in: madvise isolates the pages of
+// the range that only this process maps, and shrink_folio_list() runs
+// over them without looking at referenced bits:
+//
+//   - unevictable (mlocked) pages go back, activated;
+//   - a page still under writeback from an earlier pass is marked
+//     PG_reclaim and goes back, activated;
+//   - an anonymous, swap-backed page not yet in the swap cache gets a
+//     slot and enters the cache, dirty (add_to_swap); with no free slot it
+//     goes back, activated;
+//   - a mapped page is unmapped (try_to_unmap: swap entries for anonymous
+//     pages, nothing for a clean lazily freed one); one still mapped goes
+//     back, activated;
+//   - a dirty file page is left to the flusher: marked PG_reclaim, counted
+//     in nr_vmscan_immediate_reclaim, activated; a dirty swap cache page is
+//     written (pageout -> swap_writeout, with PG_reclaim so the end of its
+//     writeback rotates it); if the write is still in flight the page goes
+//     back inactive, else it is freed now (a device with synchronous I/O);
+//   - a clean lazily freed page is freed (pglazyfreed); a swap cache page
+//     leaves the cache with a shadow entry (workingset_eviction) and is
+//     freed; a clean file page leaves the page cache and is freed.
+//
+// Pages kept go back to the LRU through folio_putback_lru(), at the head
+// of the list their flags name; `pgactivate` counts those activated.
 #include "mm/vmscan.h"
 
 #include "mm/filemap.h"
 #include "mm/memmap.h"
 #include "mm/mm.h"
 #include "mm/rmap.h"
+#include "mm/swap.h"
+#include "mm/swap_state.h"
 #include "mm/tlb.h"
 #include "mm/vmstat.h"
 
@@ -114,6 +141,112 @@ uint64_t reclaim_clean_pages_from_list(Kernel& k, Zone& zone, std::vector<Pfn>& 
     list.assign(kept.rbegin(), kept.rend());
     list.insert(list.end(), others.begin(), others.end());
     return to_free.size();
+}
+
+uint64_t reclaim_pages(Kernel& k, std::vector<Pfn>& list) {
+    TlbBatch batch;
+    uint64_t pgactivate = 0, reclaimed = 0;
+    std::vector<Pfn> keep, to_free;
+    auto activate = [&](Pfn pfn) {
+        Page& p = page_of(k, pfn);
+        if (!p.test(PG_unevictable) && !p.test(PG_active)) {
+            p.set(PG_active);
+            pgactivate++;
+        }
+        keep.push_back(pfn);
+    };
+    for (Pfn pfn : list) {
+        Page& p = page_of(k, pfn);
+        if (p.test(PG_mlocked)) {
+            activate(pfn);
+            continue;
+        }
+        if (p.test(PG_writeback)) {
+            p.set(PG_reclaim);
+            activate(pfn);
+            continue;
+        }
+        const bool anon = p.test(PG_anon);
+        if (anon && p.test(PG_swapbacked) && !p.test(PG_swapcache)) {
+            if (!add_to_swap(k, pfn)) {
+                activate(pfn);
+                continue;
+            }
+        }
+        if (p.mapcount > 0) {
+            const bool unmapped = anon ? try_to_unmap_anon(k, pfn, batch) : try_to_unmap_file(k, pfn, batch);
+            if (!unmapped) {
+                activate(pfn);
+                continue;
+            }
+        }
+        if (anon && !p.test(PG_swapbacked)) {
+            // A clean lazily freed page: nobody holds it now.
+            if (p.refcount != 0) {
+                keep.push_back(pfn);
+                continue;
+            }
+            k.count_event(PGLAZYFREED);
+            to_free.push_back(pfn);
+            continue;
+        }
+        if (p.test(PG_dirty)) {
+            if (!anon) {
+                // Only kswapd writes file pages, and only when the flushers
+                // fall behind: leave it to them.
+                mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_VMSCAN_IMMEDIATE_RECLAIM, 1);
+                p.set(PG_reclaim);
+                activate(pfn);
+                continue;
+            }
+            // pageout(): try_to_unmap_flush_dirty() first, then the write.
+            if (batch.unmapped_pages)
+                arch_tlbbatch_flush(k.tlbs, static_cast<unsigned>(k.current_cpu), batch);
+            p.set(PG_reclaim);
+            swap_writeout(k, pfn, folio_swap_entry(k, pfn));
+            if (p.test(PG_writeback)) {
+                keep.push_back(pfn);
+                continue;
+            }
+        }
+        // __remove_mapping(): only the cache's reference may be left.
+        if (p.refcount != 1) {
+            keep.push_back(pfn);
+            continue;
+        }
+        to_free.push_back(pfn);
+    }
+    if (batch.unmapped_pages) arch_tlbbatch_flush(k.tlbs, static_cast<unsigned>(k.current_cpu), batch);
+    for (Pfn pfn : to_free) {
+        Page& p = page_of(k, pfn);
+        if (p.test(PG_swapcache)) {
+            uint64_t shadow = workingset_eviction(k, pfn);
+            swap_cache_del_folio(k, pfn, shadow);
+        } else if (!p.test(PG_anon)) {
+            // The page cache's reference goes with the page.
+            Inode* inode = file_lru_inode(k, p);
+            if (inode) {
+                p.refcount++;  // held across the removal, dropped below
+                filemap_remove_page(k, *inode, p.index);
+                p.refcount--;
+            }
+        }
+        p.clear(PG_reclaim);
+        p.clear(PG_referenced);
+        p.clear(PG_active);
+        p.clear(PG_workingset);
+        p.refcount = 0;
+        free_user_page(k, pfn);
+        reclaimed++;
+    }
+    if (pgactivate) k.count_event(PGACTIVATE, pgactivate);
+    // reclaim_folio_list(): the rest back to the LRU, in the order
+    // shrink_folio_list() returns them.
+    for (auto it = keep.rbegin(); it != keep.rend(); ++it) folio_putback_lru(k, *it);
+    // The asynchronous writes of this pass complete after it.
+    for (Pfn pfn : keep) swap_end_writeback(k, pfn);
+    list.clear();
+    return reclaimed;
 }
 
 }  // namespace mmsim

@@ -26,6 +26,7 @@
 #include "mm/memmap.h"
 #include "mm/mm.h"
 #include "mm/pgtable.h"
+#include "mm/swapfile.h"
 #include "proc/renderers.h"
 
 namespace mmsim {
@@ -36,7 +37,7 @@ constexpr unsigned PSS_SHIFT = 12;
 
 struct MemSize {
     uint64_t resident = 0, shared_clean = 0, shared_dirty = 0, private_clean = 0, private_dirty = 0;
-    uint64_t referenced = 0, anonymous = 0, lazyfree = 0, swap = 0;
+    uint64_t referenced = 0, anonymous = 0, lazyfree = 0, swap = 0, swap_pss = 0;
     uint64_t pss = 0, pss_anon = 0, pss_file = 0, pss_shmem = 0, pss_dirty = 0, pss_locked = 0;
 };
 
@@ -98,6 +99,15 @@ void gate_line(std::string& out) {
 void account_vma(const Kernel& k, const MmStruct& mm, const Vma& v, MemSize& m) {
     bool locked = v.vm_flags & VM_LOCKED;
     walk_ptes(k, mm, v.vm_start, v.vm_end, [&](uint64_t, const uint64_t& e) {
+        if (is_swap_pte(e)) {
+            // smaps_pte_entry(): a swapped-out page counts in Swap, and in
+            // SwapPss divided among the entries that share its slot.
+            m.swap += PAGE_SIZE;
+            const int count = swp_swapcount(k, swp_entry(pte_swp_type(e), pte_swp_offset(e)));
+            m.swap_pss +=
+                count >= 2 ? (PAGE_SIZE << PSS_SHIFT) / static_cast<uint64_t>(count) : PAGE_SIZE << PSS_SHIFT;
+            return;
+        }
         if (!pte_present(e) || pte_special(e)) return;
         const Page& p = (*k.mem_map)[pte_pfn(e).value];
         bool anon = p.test(PG_anon);
@@ -163,7 +173,7 @@ void print_mem_size(std::string& out, const MemSize& m, bool rollup) {
     kb(out, "Shared_Hugetlb:", 0);
     kb(out, "Private_Hugetlb:", 0);
     kb(out, "Swap:", m.swap);
-    kb(out, "SwapPss:", 0);
+    kb(out, "SwapPss:", m.swap_pss >> PSS_SHIFT);
     kb(out, "Locked:", m.pss_locked >> PSS_SHIFT);
 }
 
