@@ -10,6 +10,8 @@
 
 #include "mm/memmap.h"
 #include "mm/page_alloc.h"
+#include "mm/show_mem.h"
+#include "mm/swapfile.h"
 
 namespace mmsim {
 
@@ -95,8 +97,9 @@ void show_mem(Kernel& k) {
         }
     }
     pr(fmt::format("{} total pagecache pages", k.global_node_page_state(NR_FILE_PAGES)));
-    pr("Free swap  = 0kB");
-    pr("Total swap = 0kB");
+    // show_swap_cache_info().
+    pr(fmt::format("Free swap  = {}kB", pages_to_kb(get_nr_swap_pages(k))));
+    pr(fmt::format("Total swap = {}kB", pages_to_kb(total_swap_pages(k))));
     pr(fmt::format("{} pages RAM", k.present_pages_total));
     uint64_t highmem_movable = 0;
     for (const auto& n : k.nodes)

@@ -58,14 +58,23 @@ namespace mmsim {
 
 namespace {
 
-void update_lru_size(Kernel& k, Pfn pfn, LruList lru, int64_t nr) {
+// The zone and node of a page, looked up once per list operation.
+struct LruPlace {
+    Zone& zone;
+    PglistData& node;
+};
+LruPlace place_of(Kernel& k, Pfn pfn) {
     Zone& z = pfn_zone(k, pfn);
-    mod_node_page_state(k.nodes[z.node],
-                        static_cast<NodeStatItem>(NR_INACTIVE_ANON + static_cast<unsigned>(lru)), nr);
-    mod_zone_page_state(z, static_cast<ZoneStatItem>(NR_ZONE_INACTIVE_ANON + static_cast<unsigned>(lru)), nr);
+    return {z, k.nodes[z.node]};
 }
 
-LruHead& list_of(Kernel& k, Pfn pfn, LruList lru) { return folio_lruvec(k, pfn).lists[lru]; }
+// update_lru_size(): the node's and the zone's count of the list.
+void update_lru_size(const LruPlace& at, LruList lru, int64_t nr) {
+    mod_node_page_state(at.node, static_cast<NodeStatItem>(NR_INACTIVE_ANON + static_cast<unsigned>(lru)),
+                        nr);
+    mod_zone_page_state(at.zone,
+                        static_cast<ZoneStatItem>(NR_ZONE_INACTIVE_ANON + static_cast<unsigned>(lru)), nr);
+}
 
 }  // namespace
 
@@ -75,7 +84,8 @@ void lruvec_add_folio(Kernel& k, Pfn pfn) {
     MemMap& mm = *k.mem_map;
     Page& p = mm[pfn.value];
     const LruList lru = folio_lru_list(p);
-    LruHead& l = list_of(k, pfn, lru);
+    const LruPlace at = place_of(k, pfn);
+    LruHead& l = at.node.lruvec.lists[lru];
     const uint32_t v = static_cast<uint32_t>(pfn.value);
     p.set_links(l.first, PFN_NIL);
     if (l.first != PFN_NIL)
@@ -84,14 +94,15 @@ void lruvec_add_folio(Kernel& k, Pfn pfn) {
         l.last = v;
     l.first = v;
     l.nr++;
-    update_lru_size(k, pfn, lru, 1);
+    update_lru_size(at, lru, 1);
 }
 
 void lruvec_add_folio_tail(Kernel& k, Pfn pfn) {
     MemMap& mm = *k.mem_map;
     Page& p = mm[pfn.value];
     const LruList lru = folio_lru_list(p);
-    LruHead& l = list_of(k, pfn, lru);
+    const LruPlace at = place_of(k, pfn);
+    LruHead& l = at.node.lruvec.lists[lru];
     const uint32_t v = static_cast<uint32_t>(pfn.value);
     p.set_links(PFN_NIL, l.last);
     if (l.last != PFN_NIL)
@@ -100,14 +111,15 @@ void lruvec_add_folio_tail(Kernel& k, Pfn pfn) {
         l.first = v;
     l.last = v;
     l.nr++;
-    update_lru_size(k, pfn, lru, 1);
+    update_lru_size(at, lru, 1);
 }
 
 void lruvec_del_folio(Kernel& k, Pfn pfn) {
     MemMap& mm = *k.mem_map;
     Page& p = mm[pfn.value];
     const LruList lru = folio_lru_list(p);
-    LruHead& l = list_of(k, pfn, lru);
+    const LruPlace at = place_of(k, pfn);
+    LruHead& l = at.node.lruvec.lists[lru];
     if (p.prev != PFN_NIL)
         mm[p.prev].next = p.next;
     else
@@ -117,7 +129,7 @@ void lruvec_del_folio(Kernel& k, Pfn pfn) {
     else
         l.last = p.prev;
     l.nr--;
-    update_lru_size(k, pfn, lru, -1);
+    update_lru_size(at, lru, -1);
 }
 
 void folio_add_lru(Kernel& k, Pfn pfn) {

@@ -547,11 +547,12 @@ void register_boot(CommandRegistry& r) {
     s.name = "boot";
     s.usage =
         "boot ram=SIZE [cpus=N] [nodes=N] [arch=x86_64|i386] [kernelcore=SIZE] [movablecore=SIZE] "
-        "[thp=always|madvise|never] [vm.NAME=VALUE...] | boot machine=FILE [vm.NAME=VALUE...] | boot <<EOF";
+        "[thp=always|madvise|never] [swap=SIZE] [vm.NAME=VALUE...] | boot machine=FILE [vm.NAME=VALUE...] | "
+        "boot <<EOF";
     s.summary =
         "Boots the simulated machine: from key=value hardware, a TOML machine file, or a TOML here-document.";
-    s.examples = {"boot ram=8G cpus=2", "boot ram=1G vm.min_free_kbytes=30720", "boot machine=host.toml",
-                  "boot <<EOF\narch = \"explicit\"\n...\nEOF"};
+    s.examples = {"boot ram=8G cpus=2", "boot ram=8G swap=8G cpus=2", "boot ram=1G vm.min_free_kbytes=30720",
+                  "boot machine=host.toml", "boot <<EOF\narch = \"explicit\"\n...\nEOF"};
     s.options = {
         {"machine", ArgKind::Text, "a TOML machine file (beside the scenario, or in the working directory)"}};
     s.any_options = true;
