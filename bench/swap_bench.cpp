@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_process.h"
 #include "kernel/kernel.h"
 #include "kernel/task.h"
 #include "machine/machine.h"
@@ -29,16 +30,7 @@ std::unique_ptr<Kernel> boot_with_swap(const std::string& medium) {
     return boot_kernel(d);
 }
 
-Task& new_process(Kernel& k) {
-    Task& t = k.tasks->create(1);
-    auto mm = mm_alloc(k);
-    if (!mm) throw std::runtime_error("mm_alloc failed");
-    t.mm = *mm;
-    t.mm->mm_users = 1;
-    t.cpu = 0;
-    t.state = TaskState::Running;
-    return t;
-}
+using bench::new_process;
 
 constexpr uint64_t kLen = 64ull << 20;
 

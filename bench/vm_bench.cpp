@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_process.h"
 #include "kernel/kernel.h"
 #include "kernel/task.h"
 #include "machine/machine.h"
@@ -36,17 +37,7 @@ std::unique_ptr<Kernel> boot(uint64_t ram, unsigned cpus = 2) {
     return boot_kernel(machine_from_boot_args(args, SourceLoc{"bench", 1, 1}));
 }
 
-// A process with an empty address space, running on CPU 0.
-Task& new_process(Kernel& k) {
-    Task& t = k.tasks->create(1);
-    auto mm = mm_alloc(k);
-    if (!mm) throw std::runtime_error("mm_alloc failed");
-    t.mm = *mm;
-    t.mm->mm_users = 1;
-    t.cpu = 0;
-    t.state = TaskState::Running;
-    return t;
-}
+using bench::new_process;
 
 // An anonymous private read-write mapping of len bytes.
 uint64_t map_anon(Kernel& k, Task& t, uint64_t len) {

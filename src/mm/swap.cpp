@@ -80,39 +80,34 @@ void update_lru_size(const LruPlace& at, LruList lru, int64_t nr) {
 
 Lruvec& folio_lruvec(Kernel& k, Pfn pfn) { return k.nodes[pfn_zone(k, pfn).node].lruvec; }
 
-void lruvec_add_folio(Kernel& k, Pfn pfn) {
+namespace {
+
+// list_add() (at the head) or list_add_tail() on the page's list.
+void lru_link(Kernel& k, Pfn pfn, bool tail) {
     MemMap& mm = *k.mem_map;
     Page& p = mm[pfn.value];
     const LruList lru = folio_lru_list(p);
     const LruPlace at = place_of(k, pfn);
     LruHead& l = at.node.lruvec.lists[lru];
     const uint32_t v = static_cast<uint32_t>(pfn.value);
-    p.set_links(l.first, PFN_NIL);
-    if (l.first != PFN_NIL)
-        mm[l.first].prev = v;
+    uint32_t& end = tail ? l.last : l.first;
+    if (tail)
+        p.set_links(PFN_NIL, end);
     else
-        l.last = v;
-    l.first = v;
+        p.set_links(end, PFN_NIL);
+    if (end != PFN_NIL)
+        (tail ? mm[end].next : mm[end].prev) = v;
+    else
+        (tail ? l.first : l.last) = v;
+    end = v;
     l.nr++;
     update_lru_size(at, lru, 1);
 }
 
-void lruvec_add_folio_tail(Kernel& k, Pfn pfn) {
-    MemMap& mm = *k.mem_map;
-    Page& p = mm[pfn.value];
-    const LruList lru = folio_lru_list(p);
-    const LruPlace at = place_of(k, pfn);
-    LruHead& l = at.node.lruvec.lists[lru];
-    const uint32_t v = static_cast<uint32_t>(pfn.value);
-    p.set_links(PFN_NIL, l.last);
-    if (l.last != PFN_NIL)
-        mm[l.last].next = v;
-    else
-        l.first = v;
-    l.last = v;
-    l.nr++;
-    update_lru_size(at, lru, 1);
-}
+}  // namespace
+
+void lruvec_add_folio(Kernel& k, Pfn pfn) { lru_link(k, pfn, false); }
+void lruvec_add_folio_tail(Kernel& k, Pfn pfn) { lru_link(k, pfn, true); }
 
 void lruvec_del_folio(Kernel& k, Pfn pfn) {
     MemMap& mm = *k.mem_map;

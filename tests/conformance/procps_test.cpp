@@ -19,6 +19,7 @@
 #include "mm/slub.h"
 #include "proc/procfs.h"
 #include "support/fixtures.h"
+#include "support/shell.h"
 #include "tools/proc_source.h"
 #include "tools/tool.h"
 
@@ -27,22 +28,8 @@ namespace fs = std::filesystem;
 namespace mmsim {
 namespace {
 
-struct Shell {
-    int status = -1;
-    std::string out;
-};
-
-Shell run(const std::string& cmd) {
-    Shell r;
-    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int st = ::pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
-}
+using test::Shell;
+Shell run(const std::string& cmd) { return test::run_shell(cmd); }
 
 // Why procps cannot be run here, or "" if it can.
 std::string cannot_run() {

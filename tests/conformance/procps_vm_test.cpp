@@ -36,6 +36,7 @@
 #include "mm/mm.h"
 #include "proc/procfs.h"
 #include "support/fixtures.h"
+#include "support/shell.h"
 #include "tools/proc_source.h"
 #include "tools/tool.h"
 
@@ -46,22 +47,8 @@ namespace {
 
 constexpr uint64_t MiB = 1ull << 20;
 
-struct Shell {
-    int status = -1;
-    std::string out;
-};
-
-Shell run(const std::string& cmd) {
-    Shell r;
-    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int st = ::pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
-}
+using test::Shell;
+Shell run(const std::string& cmd) { return test::run_shell(cmd); }
 
 // Why the real tools cannot be run here, or "" if they can.
 std::string cannot_run() {

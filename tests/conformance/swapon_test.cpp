@@ -16,28 +16,15 @@
 #include "mm/swapfile.h"
 #include "proc/procfs.h"
 #include "scenario/commands.h"
+#include "support/shell.h"
 
 namespace fs = std::filesystem;
 
 namespace mmsim {
 namespace {
 
-struct Shell {
-    int status = -1;
-    std::string out;
-};
-
-Shell sh(const std::string& cmd) {
-    Shell r;
-    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int st = ::pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
-}
+using test::Shell;
+Shell sh(const std::string& cmd) { return test::run_shell(cmd); }
 
 std::string cannot_run() {
     if (::geteuid() != 0) return "needs root to bind-mount a snapshot over /proc in a mount namespace";
