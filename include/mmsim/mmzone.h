@@ -233,9 +233,7 @@ enum LruList : unsigned {
 // Page::prev (towards newer ones). `first` is the head, where new and
 // activated pages go (list_add()); `last` the tail, where reclaim takes
 // from (lru_to_folio()).
-struct LruHead {
-    uint32_t first = PFN_NIL;
-    uint32_t last = PFN_NIL;
+struct LruHead : PfnList {
     uint64_t nr = 0;
 };
 

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "mm/memmap.h"
+#include "mm/pfn_list.h"
 #include "mm/vmstat.h"
 
 namespace mmsim {
@@ -64,43 +65,6 @@ uint64_t pageblock_start(uint64_t pfn) { return pfn & ~(pageblock_nr_pages - 1);
 std::size_t pageblock_index(const Zone& zone, uint64_t pfn) {
     return static_cast<std::size_t>((pageblock_start(pfn) - pageblock_start(zone.zone_start_pfn.value)) >>
                                     pageblock_order);
-}
-
-// ---- list primitives ----------------------------------------------------------
-
-[[gnu::always_inline]] inline void list_add_head(PageView mm, PfnList& list, uint64_t pfn) {
-    Page& p = mm[pfn];
-    p.prev = PFN_NIL;
-    p.next = list.first;
-    if (list.first != PFN_NIL)
-        mm[list.first].prev = static_cast<uint32_t>(pfn);
-    else
-        list.last = static_cast<uint32_t>(pfn);
-    list.first = static_cast<uint32_t>(pfn);
-}
-
-[[gnu::always_inline]] inline void list_add_tail(PageView mm, PfnList& list, uint64_t pfn) {
-    Page& p = mm[pfn];
-    p.next = PFN_NIL;
-    p.prev = list.last;
-    if (list.last != PFN_NIL)
-        mm[list.last].next = static_cast<uint32_t>(pfn);
-    else
-        list.first = static_cast<uint32_t>(pfn);
-    list.last = static_cast<uint32_t>(pfn);
-}
-
-[[gnu::always_inline]] inline void list_del(PageView mm, PfnList& list, uint64_t pfn) {
-    Page& p = mm[pfn];
-    if (p.prev != PFN_NIL)
-        mm[p.prev].next = p.next;
-    else
-        list.first = p.next;
-    if (p.next != PFN_NIL)
-        mm[p.next].prev = p.prev;
-    else
-        list.last = p.prev;
-    p.next = p.prev = 0;
 }
 
 // ---- free list bookkeeping -----------------------------------------------------

@@ -51,6 +51,7 @@
 
 #include "mm/mm_struct.h"
 #include "mm/page_alloc.h"
+#include "mm/pfn_list.h"
 #include "mm/pgtable.h"
 #include "mm/vmstat.h"
 
@@ -82,24 +83,16 @@ Lruvec& folio_lruvec(Kernel& k, Pfn pfn) { return k.nodes[pfn_zone(k, pfn).node]
 
 namespace {
 
-// list_add() (at the head) or list_add_tail() on the page's list.
+// list_add() (at the head) or list_add_tail() on the page's list, with
+// update_lru_size().
 void lru_link(Kernel& k, Pfn pfn, bool tail) {
-    MemMap& mm = *k.mem_map;
-    Page& p = mm[pfn.value];
-    const LruList lru = folio_lru_list(p);
+    const LruList lru = folio_lru_list(page_of(k, pfn));
     const LruPlace at = place_of(k, pfn);
     LruHead& l = at.node.lruvec.lists[lru];
-    const uint32_t v = static_cast<uint32_t>(pfn.value);
-    uint32_t& end = tail ? l.last : l.first;
     if (tail)
-        p.set_links(PFN_NIL, end);
+        list_add_tail(k.mem_map->view(), l, pfn.value);
     else
-        p.set_links(end, PFN_NIL);
-    if (end != PFN_NIL)
-        (tail ? mm[end].next : mm[end].prev) = v;
-    else
-        (tail ? l.first : l.last) = v;
-    end = v;
+        list_add_head(k.mem_map->view(), l, pfn.value);
     l.nr++;
     update_lru_size(at, lru, 1);
 }
@@ -110,19 +103,10 @@ void lruvec_add_folio(Kernel& k, Pfn pfn) { lru_link(k, pfn, false); }
 void lruvec_add_folio_tail(Kernel& k, Pfn pfn) { lru_link(k, pfn, true); }
 
 void lruvec_del_folio(Kernel& k, Pfn pfn) {
-    MemMap& mm = *k.mem_map;
-    Page& p = mm[pfn.value];
-    const LruList lru = folio_lru_list(p);
+    const LruList lru = folio_lru_list(page_of(k, pfn));
     const LruPlace at = place_of(k, pfn);
     LruHead& l = at.node.lruvec.lists[lru];
-    if (p.prev != PFN_NIL)
-        mm[p.prev].next = p.next;
-    else
-        l.first = p.next;
-    if (p.next != PFN_NIL)
-        mm[p.next].prev = p.prev;
-    else
-        l.last = p.prev;
+    list_del(k.mem_map->view(), l, pfn.value);
     l.nr--;
     update_lru_size(at, lru, -1);
 }

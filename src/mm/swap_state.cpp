@@ -183,6 +183,10 @@ void readahead_one(Kernel& k, SwpEntry e, bool target) {
     page_of(k, *pfn).refcount--;
 }
 
+// swap_use_vma_readahead(): readahead by address unless a rotational
+// device is swapped on (vm_ra_enabled is always true here).
+bool swap_use_vma_readahead(const Kernel& k) { return !k.swap || k.swap->nr_rotate_swap == 0; }
+
 constexpr unsigned kSwapRaOrderCeiling = 5;  // SWAP_RA_ORDER_CEILING
 constexpr unsigned kSwapRaHitsMax = 63;      // SWAP_RA_HITS_MAX
 
@@ -192,7 +196,7 @@ void swap_update_readahead(Kernel& k, Pfn pfn, Vma* vma, uint64_t addr) {
     Page& p = page_of(k, pfn);
     const bool readahead = p.test(PG_readahead);
     p.clear(PG_readahead);
-    const bool vma_ra = !k.swap || k.swap->nr_rotate_swap == 0;
+    const bool vma_ra = swap_use_vma_readahead(k);
     if (vma && vma_ra) {
         unsigned hits = vma->swap_ra_hits;
         if (readahead) hits = std::min(hits + 1, kSwapRaHitsMax);
@@ -208,7 +212,7 @@ void swap_update_readahead(Kernel& k, Pfn pfn, Vma* vma, uint64_t addr) {
 MaybePfn swapin_readahead(Kernel& k, SwpEntry e, MmStruct& mm, Vma& vma, uint64_t addr) {
     SwapCache& c = swap_cache(k);
     const unsigned cluster = static_cast<unsigned>(std::max(0, k.vm.page_cluster));
-    const bool vma_ra = !k.swap || k.swap->nr_rotate_swap == 0;
+    const bool vma_ra = swap_use_vma_readahead(k);
     if (vma_ra) {
         // swap_vma_readahead() with swap_vma_ra_win().
         const unsigned max_win = 1u << std::min(cluster, kSwapRaOrderCeiling);

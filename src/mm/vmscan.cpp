@@ -55,6 +55,8 @@
 //   - a mapped page is unmapped (try_to_unmap: swap entries for anonymous
 //     pages, nothing for a clean lazily freed one); one still mapped goes
 //     back, activated;
+//   - a shmem page goes back, activated (shmem's own swap-out, shmem_writeout,
+//     is not modelled);
 //   - a dirty file page is left to the flusher: marked PG_reclaim, counted
 //     in nr_vmscan_immediate_reclaim, activated; a dirty swap cache page is
 //     written (pageout -> swap_writeout, with PG_reclaim so the end of its
@@ -190,6 +192,12 @@ uint64_t reclaim_pages(Kernel& k, std::vector<Pfn>& list) {
             to_free.push_back(pfn);
             continue;
         }
+        if (!anon && !file_lru_inode(k, p)) {
+            // shmem: written to swap by shmem_writeout(), which is not
+            // modelled; the page stays, as when that write fails.
+            activate(pfn);
+            continue;
+        }
         if (p.test(PG_dirty)) {
             if (!anon) {
                 // Only kswapd writes file pages, and only when the flushers
@@ -219,25 +227,16 @@ uint64_t reclaim_pages(Kernel& k, std::vector<Pfn>& list) {
     if (batch.unmapped_pages) arch_tlbbatch_flush(k.tlbs, static_cast<unsigned>(k.current_cpu), batch);
     for (Pfn pfn : to_free) {
         Page& p = page_of(k, pfn);
-        if (p.test(PG_swapcache)) {
-            uint64_t shadow = workingset_eviction(k, pfn);
-            swap_cache_del_folio(k, pfn, shadow);
-        } else if (!p.test(PG_anon)) {
-            // The page cache's reference goes with the page.
-            Inode* inode = file_lru_inode(k, p);
-            if (inode) {
-                p.refcount++;  // held across the removal, dropped below
-                filemap_remove_page(k, *inode, p.index);
-                p.refcount--;
-            }
-        }
-        p.clear(PG_reclaim);
-        p.clear(PG_referenced);
-        p.clear(PG_active);
-        p.clear(PG_workingset);
-        p.refcount = 0;
-        free_user_page(k, pfn);
         reclaimed++;
+        if (!p.test(PG_anon)) {
+            // __remove_mapping(): the page cache's reference was the last.
+            filemap_remove_page(k, *file_lru_inode(k, p), p.index);
+            continue;
+        }
+        // A swap cache page leaves the cache with a shadow; a lazily freed
+        // page has no reference left already.
+        if (p.test(PG_swapcache)) swap_cache_del_folio(k, pfn, workingset_eviction(k, pfn));
+        free_user_page(k, pfn);
     }
     if (pgactivate) k.count_event(PGACTIVATE, pgactivate);
     // reclaim_folio_list(): the rest back to the LRU, in the order

@@ -165,8 +165,10 @@ TEST(SwapOracle, SparseRereadsAndClusterReadaheadOnADiskMatchTheHost) {
         "madvise $p $a 16M pageout\n"
         "let n0 = proc[$p].stat.minflt\nlet m0 = proc[$p].stat.majflt\n"
         "touch $p $a 16M read stride=32K\n";
-    s += fmt::format("expect proc[$p].stat.minflt == $n0 + {}\n", delta(c, "slept", "sparse_reread", "minflt"));
-    s += fmt::format("expect proc[$p].stat.majflt == $m0 + {}\n", delta(c, "slept", "sparse_reread", "majflt"));
+    s += fmt::format("expect proc[$p].stat.minflt == $n0 + {}\n",
+                     delta(c, "slept", "sparse_reread", "minflt"));
+    s += fmt::format("expect proc[$p].stat.majflt == $m0 + {}\n",
+                     delta(c, "slept", "sparse_reread", "majflt"));
     s += fmt::format("expect proc[$p].status.VmSwap == {}K\n", val(c, "sparse_reread", "VmSwap"));
     s += "touch $p $a 16M read\n";
     s += fmt::format("expect proc[$p].stat.minflt == $n0 + {}\n", delta(c, "slept", "reread", "minflt"));
@@ -178,8 +180,10 @@ TEST(SwapOracle, SparseRereadsAndClusterReadaheadOnADiskMatchTheHost) {
     s += "let n1 = proc[$p].stat.minflt\nlet m1 = proc[$p].stat.majflt\nlet in1 = vmstat.pswpin\n"
          "let ra1 = vmstat.swap_ra\nlet hit1 = vmstat.swap_ra_hit\n"
          "touch $p $a 16M read stride=32K\n";
-    s += fmt::format("expect proc[$p].stat.majflt == $m1 + {}\n", delta(c, "slept2", "sparse_reread2", "majflt"));
-    s += fmt::format("expect proc[$p].stat.minflt == $n1 + {}\n", delta(c, "slept2", "sparse_reread2", "minflt"));
+    s += fmt::format("expect proc[$p].stat.majflt == $m1 + {}\n",
+                     delta(c, "slept2", "sparse_reread2", "majflt"));
+    s += fmt::format("expect proc[$p].stat.minflt == $n1 + {}\n",
+                     delta(c, "slept2", "sparse_reread2", "minflt"));
     s += "touch $p $a 16M read\n";
     s += fmt::format("expect vmstat.pswpin == $in1 + {}\n", delta(c, "slept2", "reread2", "pswpin"));
     s += fmt::format("expect proc[$p].stat.majflt + proc[$p].stat.minflt == $m1 + $n1 + {}\n",
