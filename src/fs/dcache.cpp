@@ -134,7 +134,10 @@ uint64_t path_lookup(Kernel& k, const std::string& path, bool last_is_dir) {
     return allocated;
 }
 
-uint64_t dentry_count(const Kernel& k) { return k.sb ? k.sb->nr_dentry : 0; }
+uint64_t dentry_count(const Kernel& k) {
+    // With the pseudo dentries of unnamed shmem files (d_alloc_pseudo()).
+    return (k.sb ? k.sb->nr_dentry : 0) + (k.files ? k.files->nr_shmem() : 0);
+}
 
 uint64_t dentry_unused(const Kernel& k) {
     if (!k.sb) return 0;

@@ -98,7 +98,11 @@ uint64_t prune_icache_sb(Kernel& k, int nid, uint64_t nr_to_scan) {
     return isolated;
 }
 
-uint64_t inode_count(const Kernel& k) { return k.sb ? k.sb->inodes.size() : 0; }
+uint64_t inode_count(const Kernel& k) {
+    // With the inodes of unnamed shmem files (nr_inodes counts every
+    // superblock's).
+    return (k.sb ? k.sb->inodes.size() : 0) + (k.files ? k.files->nr_shmem() : 0);
+}
 
 uint64_t inode_unused(const Kernel& k) {
     if (!k.sb) return 0;

@@ -142,13 +142,14 @@ Inode& vdso_file(Kernel& k) {
 }
 
 Result<uint64_t> map_file(Kernel& k, Task& t, uint64_t addr, uint64_t len, unsigned prot, unsigned flags,
-                          Inode& file, uint64_t offset) {
+                          const FileRef& file, uint64_t offset) {
     MmapArgs a;
     a.addr = addr;
     a.len = len;
     a.prot = prot;
     a.flags = MAP_PRIVATE | flags;
-    a.file = &file;
+    a.file = file->inode;
+    a.filp = file;
     a.file_writable = false;  // the loaders open ELF files O_RDONLY
     a.offset = offset;
     return do_mmap(k, t, a);
@@ -173,7 +174,8 @@ uint64_t span_of(const ElfObject& elf) {
 // elf_load() + elf_map() of binfmt_elf: the kernel's way of mapping an ELF
 // file. bias 0: anywhere (top-down), else at bias + p_vaddr. Returns the
 // load bias.
-Result<uint64_t> kernel_load_elf(Kernel& k, Task& t, const ElfObject& elf, Inode& file, uint64_t bias) {
+Result<uint64_t> kernel_load_elf(Kernel& k, Task& t, const ElfObject& elf, const FileRef& file,
+                                 uint64_t bias) {
     const LoadSegment& first = elf.loads.front();
     uint64_t total = span_of(elf);
     // The first mapping reserves the whole span, then gives back what lies
@@ -206,7 +208,7 @@ Result<uint64_t> kernel_load_elf(Kernel& k, Task& t, const ElfObject& elf, Inode
 // _dl_map_segments() of ld.so: the whole span read-only (the first
 // segment's rights), each later segment MAP_FIXED over it, the bss
 // anonymous. Returns l_addr.
-Result<uint64_t> rtld_map_object(Kernel& k, Task& t, const ElfObject& elf, Inode& file) {
+Result<uint64_t> rtld_map_object(Kernel& k, Task& t, const ElfObject& elf, const FileRef& file) {
     const LoadSegment& first = elf.loads.front();
     auto m = map_file(k, t, 0, span_of(elf), first.prot, MAP_DENYWRITE, file, page_down(first.offset));
     if (!m) return m.error();
@@ -520,7 +522,10 @@ Result<void> build_image(Kernel& k, Task& t, const Image& img, const std::vector
 
     // load_elf_binary(): the executable, then the interpreter, then the vDSO.
     const ElfObject& exe = *img.exe;
-    auto bias = kernel_load_elf(k, t, exe, shared_file(k, exe.path, exe.file_size), kElfEtDynBase);
+    // The executable's struct file (bprm->file) stays as mm->exe_file;
+    // every file the loaders open is held by its mappings once closed.
+    mm.exe_file = open_file(k, shared_file(k, exe.path, exe.file_size));
+    auto bias = kernel_load_elf(k, t, exe, mm.exe_file, kElfEtDynBase);
     if (!bias) return bias.error();
     uint64_t start_code = ~uint64_t{0}, end_code = 0, start_data = 0, end_data = 0, elf_brk = 0;
     for (const LoadSegment& s : exe.loads) {
@@ -537,20 +542,20 @@ Result<void> build_image(Kernel& k, Task& t, const Image& img, const std::vector
     mm.start_brk = mm.brk = page_up(*bias + elf_brk);
 
     const ElfObject& ld = images::ld_so();
-    auto ld_base = kernel_load_elf(k, t, ld, shared_file(k, ld.path, ld.file_size), 0);
+    auto ld_base = kernel_load_elf(k, t, ld, open_file(k, shared_file(k, ld.path, ld.file_size)), 0);
     if (!ld_base) return ld_base.error();
     if (auto r = map_vdso(k, t); !r) return r;
 
     // ld.so.
     if (auto r = map_anon(k, t, 0, kRtldEarlyPages * PAGE_SIZE, PROT_READ | PROT_WRITE, 0); !r)
         return r.error();
-    Inode& cache = shared_file(k, std::string(images::kLdSoCachePath), images::kLdSoCacheSize);
+    FileRef cache = open_file(k, shared_file(k, std::string(images::kLdSoCachePath), images::kLdSoCacheSize));
     auto cache_at = map_file(k, t, 0, images::kLdSoCacheSize, PROT_READ, 0, cache, 0);
     if (!cache_at) return cache_at.error();
     if (auto r = touch_range(k, t, *cache_at, *cache_at + PAGE_SIZE, Access::Read); !r) return r;
     std::vector<uint64_t> lib_base;
     for (const ElfObject* lib : img.libs) {
-        auto b = rtld_map_object(k, t, *lib, shared_file(k, lib->path, lib->file_size));
+        auto b = rtld_map_object(k, t, *lib, open_file(k, shared_file(k, lib->path, lib->file_size)));
         if (!b) return b.error();
         lib_base.push_back(*b);
     }

@@ -87,6 +87,7 @@ Result<Task*> do_fork(Kernel& k, Task& parent) {
     mm->env_end = oldmm.env_end;
     mm->limits = oldmm.limits;
     mm->def_flags = oldmm.def_flags & VM_NOHUGEPAGE;  // VM_INIT_DEF_MASK
+    mm->exe_file = oldmm.exe_file;                    // dup_mm_exe_file(): one more reference
     Result<void> copied = dup_mmap(k, *mm, oldmm);
     // The parent's write-protected entries must not linger in TLBs.
     flush_tlb_mm(k.tlbs, static_cast<unsigned>(k.current_cpu), oldmm.tlb);

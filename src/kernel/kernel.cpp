@@ -5,7 +5,9 @@
 
 #include <algorithm>
 
+#include "fs/buffer.h"
 #include "fs/dcache.h"
+#include "fs/file_table.h"
 #include "kernel/task.h"
 #include "libc/malloc.h"
 #include "mm/cma.h"
@@ -126,6 +128,8 @@ void Kernel::validate() const {
     validate_lru(*this);
     libc::validate_malloc(*this);
     validate_dcache(*this);
+    validate_files(*this);
+    validate_buffers(*this);
     validate_vmalloc(*this);
     validate_page_owner(*this);
     validate_compaction(*this);

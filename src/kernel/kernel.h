@@ -161,6 +161,11 @@ public:
     uint64_t totalreserve_pages = 0;  // calculate_totalreserve_pages()
     uint64_t present_pages_total = 0;
     uint64_t kernel_reserved_pages = 0;  // reserved at boot, outside the memmap
+    // fs/file_table.c's files_stat: struct files allocated (nr_files) and
+    // file-max. Kept here, before the tables whose areas hold files, so
+    // the count outlives them when the kernel is torn down.
+    int64_t nr_files = 0;
+    uint64_t max_files = 0;
 
     // Time and the kernel log.
     Clock clock;

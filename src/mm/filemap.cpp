@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "fs/buffer.h"
 #include "fs/dcache.h"
 #include "mm/memmap.h"
 #include "mm/mm_struct.h"
@@ -31,7 +32,7 @@ Inode& FileTable::create(const std::string& path, uint64_t size) {
     return *slot;
 }
 
-Inode& FileTable::create_shmem(uint64_t size) {
+Inode& FileTable::create_shmem(Kernel& k, uint64_t size) {
     // Each shared anonymous mapping gets its own unnamed file; the key only
     // has to be unique, the name shown is the kernel's.
     std::string key = "\x01shmem:" + std::to_string(m_next_ino);
@@ -40,6 +41,9 @@ Inode& FileTable::create_shmem(uint64_t size) {
     i.shmem = true;
     i.dev_major = 0;
     i.dev_minor = 1;
+    i.shmem_inode = SlabObject::alloc(k, &SlabState::shmem_inode_cache);
+    i.shmem_dentry = SlabObject::alloc(k, &SlabState::dentry);
+    m_nr_shmem++;
     return i;
 }
 
@@ -56,6 +60,7 @@ void FileTable::release_if_unused(Kernel& k, Inode& inode) {
         if (it->second.get() == &inode) {
             m_by_mapping[inode.mapping.id] = nullptr;
             m_inode_of[inode.mapping.id] = nullptr;
+            m_nr_shmem--;
             m_files.erase(it);
             return;
         }
@@ -239,6 +244,8 @@ void filemap_remove_page(Kernel& k, Inode& inode, uint64_t index) {
     Pfn pfn = it->second;
     Page& p = k.page(pfn);
     if (p.mapcount) throw std::logic_error("filemap_remove_page: page still mapped");
+    // filemap_release_folio(), which every caller runs first.
+    try_to_free_buffers(inode, index);
     inode.mapping.pages.erase(it);
     xa_shrink(k, inode.mapping, index);
     if (!inode.kernel_pages) mod_node_page_state(k.nodes[pfn_zone(k, pfn).node], NR_FILE_PAGES, -1);

@@ -59,6 +59,8 @@ struct AddressSpace {
     // tree of 64-slot nodes holding exactly these indices has (see
     // xa_nodes_added()).
     std::vector<SlabObject> xa_nodes;
+    // The buffer_heads of written pages, by page index (fs/buffer.h).
+    std::unordered_map<uint64_t, std::vector<SlabObject>> buffers;
     std::set<Vma*> i_mmap;         // areas mapping the file
     unsigned i_mmap_writable = 0;  // shared writable mappings (mapping_map_writable)
     uint64_t nrpages() const { return pages.size(); }
@@ -77,6 +79,11 @@ struct Inode {
     unsigned ra_pages = 32;  // the backing device's read_ahead_kb / 4 (VM_READAHEAD_PAGES: 128 KiB)
     unsigned mmap_miss = 0;  // file_ra_state.mmap_miss: read-around misses not yet forgiven
     AddressSpace mapping;
+    // An unnamed shmem file's kernel objects (shmem_file_setup()): its
+    // inode, from shmem_inode_cache, and its pseudo dentry. A regular
+    // file's dentry and inode live in the dentry cache (fs/dcache.h).
+    SlabObject shmem_inode;
+    SlabObject shmem_dentry;
 };
 
 class FileTable {
@@ -85,7 +92,11 @@ public:
     Inode& create(const std::string& path, uint64_t size);
     // The unnamed shmem file behind a MAP_SHARED|MAP_ANONYMOUS mapping
     // (shmem_zero_setup()): /proc/PID/maps shows it as "/dev/zero (deleted)".
-    Inode& create_shmem(uint64_t size);
+    // Its inode and dentry are charged to shmem_inode_cache and dentry.
+    Inode& create_shmem(Kernel& k, uint64_t size);
+    // Unnamed shmem files alive: each has one inode and one dentry, which
+    // inode-nr and dentry-state count beside the root filesystem's.
+    uint64_t nr_shmem() const { return m_nr_shmem; }
     // Frees an unnamed shmem file once nothing maps it (its pages too).
     void release_if_unused(Kernel& k, Inode& inode);
     Inode* find(const std::string& path);
@@ -104,7 +115,8 @@ private:
     std::map<std::string, std::unique_ptr<Inode>> m_files;
     std::vector<AddressSpace*> m_by_mapping{nullptr};  // id 0: none
     std::vector<Inode*> m_inode_of{nullptr};
-    uint64_t m_next_ino = 131073;  // an ext4-like inode number range
+    uint64_t m_next_ino = 131073;
+    uint64_t m_nr_shmem = 0;  // an ext4-like inode number range
 };
 
 // The xarray behind a page cache (lib/xarray.c) keeps 64 slots per node

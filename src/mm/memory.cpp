@@ -53,6 +53,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "fs/buffer.h"
 #include "kernel/task.h"
 #include "mm/filemap.h"
 #include "mm/memmap.h"
@@ -131,7 +132,10 @@ void map_file_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
     mm.add_mm_counter(counter_for(p, vma.vm_file), 1);
     bool shared_write = write && (vma.vm_flags & VM_SHARED);
     set_pte(k, mm, vma, pte, addr, pfn, shared_write, shared_write);
-    if (shared_write) mark_page_dirty(k, pfn, vma.vm_file);
+    if (shared_write) {
+        create_empty_buffers(k, *vma.vm_file, p.index);  // ext4_page_mkwrite()
+        mark_page_dirty(k, pfn, vma.vm_file);
+    }
     if (vma.vm_flags & VM_LOCKED) mlock_page(k, pfn);
 }
 
@@ -229,6 +233,7 @@ VmFault do_wp_page(Kernel& k, MmStruct& mm, Vma& vma, uint64_t addr, uint64_t* p
         // wp_page_shared(): a shared mapping only needed the dirty bit.
         Pfn pfn = pte_pfn(e);
         *pte = e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
+        if (vma.vm_file) create_empty_buffers(k, *vma.vm_file, page_of(k, pfn).index);  // page_mkwrite
         mark_page_dirty(k, pfn, vma.vm_file);
         return VmFault::Minor;
     }

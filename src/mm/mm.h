@@ -128,6 +128,7 @@ struct MmapArgs {
     Inode* file = nullptr;      // with !MAP_ANONYMOUS
     bool file_writable = true;  // the fd was opened O_RDWR
     uint64_t offset = 0;        // bytes
+    FileRef filp = nullptr;     // the open file of `file`; empty: mmap opens one (open, mmap, close)
 };
 // do_mmap() with the checks of ksys_mmap_pgoff(): returns the address.
 Result<uint64_t> do_mmap(Kernel& k, Task& t, const MmapArgs& a);

@@ -32,6 +32,7 @@
 #include <cstdlib>
 
 #include "fs/dcache.h"
+#include "fs/file_table.h"
 #include "mm/cma.h"
 #include "mm/compaction.h"
 #include "mm/khugepaged.h"
@@ -327,6 +328,9 @@ std::unique_ptr<Kernel> boot_kernel(const MachineDesc& desc) {
     if (desc.page_owner) init_page_owner(*k);
     // start_kernel()'s vfs_caches_init() and the root mount.
     vfs_caches_init(*k);
+    // files_maxfiles_init(), as page_alloc_init_late() repeats it once
+    // deferred pages are free: the default file-max.
+    files_maxfiles_init(*k);
     // kcompactd_init()'s part: the zones' compaction state.
     compaction_init(*k);
     // swapfile_init() (a subsys_initcall): the swap lists.

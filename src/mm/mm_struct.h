@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/file_table.h"
 #include "mm/slab_object.h"
 #include "mm/tlb.h"
 #include "mmsim/types.h"
@@ -95,6 +96,10 @@ struct Vma {
     uint32_t swap_ra_win = 0;
     uint32_t swap_ra_hits = 0;
     Inode* vm_file = nullptr;  // the file mapped, if any
+    // The struct file the area holds a reference on (vma->vm_file in the
+    // kernel; vm_file above is its inode). Copies of the area share it, as
+    // get_file() does. Empty for anonymous and special areas.
+    FileRef vm_filp;
     MmStruct* vm_mm = nullptr;
     SpecialMapping special = SpecialMapping::None;
     std::string anon_name;  // prctl(PR_SET_VMA_ANON_NAME); printed as [anon:NAME]
@@ -132,6 +137,7 @@ struct MmLimits {
 struct MmStruct {
     uint32_t id = 0;                                // unique, for messages and the TLB's ctx_id
     SlabObject obj;                                 // its mm_struct
+    FileRef exe_file;                               // the program it runs (/proc/PID/exe)
     std::map<uint64_t, std::unique_ptr<Vma>> vmas;  // keyed by vm_end
     mutable Vma* vma_cache = nullptr;               // the last area find_vma() returned
     int map_count = 0;

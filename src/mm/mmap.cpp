@@ -185,6 +185,7 @@ void exit_mmap(Kernel& k, MmStruct& mm) {
         free_pgd_range(k, mm, lo, hi, kFirstUserAddress, 0);
     }
     mm.locked_vm = 0;
+    mm.exe_file.reset();  // __mmput()'s set_mm_exe_file(mm, NULL)
     flush_tlb_range(k, mm, 0, mm.task_size, true);
     tlb_mm_release(k.tlbs, mm.tlb);
     pgd_free(k, mm);
@@ -373,13 +374,19 @@ Result<uint64_t> do_mmap(Kernel& k, Task& t, const MmapArgs& a) {
         }
         unmap_areas(k, mm, addr, addr + len);
     }
-    if (!file && (vm_flags & VM_SHARED)) file = &k.files->create_shmem(len);
+    // The struct file the area keeps: the caller's open one, else the one
+    // an open() before this mmap would have made; shmem_zero_setup()
+    // gives a shared anonymous area an unnamed shmem file of its own.
+    FileRef filp = a.filp;
+    if (!file && (vm_flags & VM_SHARED)) file = &k.files->create_shmem(k, len);
+    if (file && !filp) filp = open_file(k, *file);
     auto vma = std::make_unique<Vma>();
     vma->vm_start = addr;
     vma->vm_end = addr + len;
     vma->vm_flags = vm_flags;
     vma->vm_pgoff = pgoff;
     vma->vm_file = file;
+    vma->vm_filp = std::move(filp);
     Vma& v = insert_vma(k, mm, std::move(vma));
     Vma& merged = vma_merge_neighbours(k, mm, v);
     (void)merged;

@@ -455,6 +455,14 @@ void kmem_cache_init(Kernel& k) {
          &SlabState::filp,
          "alloc_empty_file",
          "alloc_empty_file"},
+        // shmem_init_inodecache(): struct shmem_inode_info, with a
+        // constructor (so the free pointer sits past the object).
+        {"shmem_inode_cache",
+         744,
+         {0, SLAB_PANIC | SLAB_ACCOUNT, true, 0, false},
+         &SlabState::shmem_inode_cache,
+         "shmem_alloc_inode",
+         "shmem_alloc_inode"},
         {"buffer_head",
          104,
          {0, SLAB_RECLAIM_ACCOUNT | SLAB_PANIC, false, 0, false},

@@ -168,7 +168,7 @@ bool can_merge(const Vma& lo, const Vma& hi) {
     if ((lo.vm_flags ^ hi.vm_flags) & ~static_cast<uint64_t>(VM_SOFTDIRTY)) return false;
     if (lo.vm_flags & VM_SPECIAL) return false;
     if (lo.special != SpecialMapping::None || hi.special != SpecialMapping::None) return false;
-    if (lo.vm_file != hi.vm_file) return false;
+    if (lo.vm_file != hi.vm_file || lo.vm_filp != hi.vm_filp) return false;
     if (lo.anon_name != hi.anon_name) return false;
     if (lo.vm_file && lo.vm_pgoff + lo.pages() != hi.vm_pgoff) return false;
     if (!lo.vm_file && lo.vm_pgoff + lo.pages() != hi.vm_pgoff) return false;

@@ -93,6 +93,8 @@ const std::vector<FileEntry>& fixed_files() {
             {"/proc/stat", 0444, render_stat, nullptr},
             {"/proc/swaps", 0444, render_swaps, nullptr},
             {"/proc/sys/fs/dentry-state", 0444, render_dentry_state, nullptr},
+            {"/proc/sys/fs/file-max", 0644, render_file_max, store_file_max},
+            {"/proc/sys/fs/file-nr", 0444, render_file_nr, nullptr},
             {"/proc/sys/fs/inode-nr", 0444, render_inode_nr, nullptr},
             {"/proc/sys/fs/inode-state", 0444, render_inode_state, nullptr},
             {"/proc/sys/kernel/osrelease", 0444, show_osrelease, nullptr},

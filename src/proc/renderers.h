@@ -31,6 +31,10 @@ std::string render_slabinfo(const Kernel& k);
 std::string render_dentry_state(const Kernel& k);
 std::string render_inode_nr(const Kernel& k);
 std::string render_inode_state(const Kernel& k);
+// fs/file_table.c: /proc/sys/fs/file-nr and file-max (writable)
+std::string render_file_nr(const Kernel& k);
+std::string render_file_max(const Kernel& k);
+Result<void> store_file_max(Kernel& k, std::string_view buf);
 // mm/vmalloc.c: /proc/vmallocinfo
 std::string render_vmallocinfo(const Kernel& k);
 // mm/page_owner.c: /sys/kernel/debug/page_owner (with page_owner=on)

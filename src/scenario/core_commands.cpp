@@ -419,10 +419,18 @@ Value keyed_file_value(Interp& in, const std::vector<RefStep>& path, const Expr&
 
 Value sysctl_value(Interp& in, const std::vector<RefStep>& path, const Expr& ref) {
     PathWalk w{path, ref};
-    std::string ns = w.name("'vm'", "sysctl.vm.swappiness");
-    if (ns != "vm") w.fail(fmt::format("only the vm.* sysctls exist in mmsim, not {}.*", ns));
-    std::string name = w.name("a sysctl name", "sysctl.vm.swappiness");
-    if (!sysctl_vm_find(name)) {
+    std::string ns = w.name("'vm' or 'fs'", "sysctl.vm.swappiness");
+    if (ns != "vm" && ns != "fs")
+        w.fail(fmt::format("only the vm.* and fs.* sysctls exist in mmsim, not {}.*", ns));
+    std::string name = w.name("a sysctl name", ns == "fs" ? "sysctl.fs.file_nr[0]" : "sysctl.vm.swappiness");
+    if (ns == "fs") {
+        // The counters of /proc/sys/fs that mmsim keeps.
+        static const std::vector<std::string> fs_files = {"dentry-state", "file-max", "file-nr", "inode-nr",
+                                                          "inode-state"};
+        std::replace(name.begin(), name.end(), '_', '-');
+        if (std::find(fs_files.begin(), fs_files.end(), name) == fs_files.end())
+            w.fail(unknown_key(name, fs_files, "/proc/sys/fs"));
+    } else if (!sysctl_vm_find(name)) {
         std::string dashed = name;
         std::replace(dashed.begin(), dashed.end(), '_', '-');
         if (sysctl_vm_find(dashed)) {
@@ -433,7 +441,7 @@ Value sysctl_value(Interp& in, const std::vector<RefStep>& path, const Expr& ref
                                hint.empty() ? "" : fmt::format(" (did you mean vm.{}?)", hint)));
         }
     }
-    std::string text = in.read_file_cached("/proc/sys/vm/" + name, ref.loc);
+    std::string text = in.read_file_cached("/proc/sys/" + ns + "/" + name, ref.loc);
     auto tok = split_ws(text);
     std::vector<double> nums;
     for (const auto& t : tok) {
@@ -444,7 +452,7 @@ Value sysctl_value(Interp& in, const std::vector<RefStep>& path, const Expr& ref
         }
         nums.push_back(v);
     }
-    return pick(w, nums, "sysctl.vm." + name);
+    return pick(w, nums, "sysctl." + ns + "." + name);
 }
 
 Value alloc_value(Interp& in, const std::vector<RefStep>& path, const Expr& ref) {
@@ -1393,12 +1401,12 @@ void register_sources(CommandRegistry& r) {
         {"pagetypeinfo.Normal.Movable[0]", "pagetypeinfo.Normal.blocks.Movable"},
         true,
         pagetypeinfo_value});
-    r.add_source(
-        ValueSource{"sysctl",
-                    "/proc/sys/vm values: sysctl.vm.min_free_kbytes, sysctl.vm.lowmem_reserve_ratio[1]",
-                    {"sysctl.vm.swappiness"},
-                    true,
-                    sysctl_value});
+    r.add_source(ValueSource{"sysctl",
+                             "/proc/sys/vm and /proc/sys/fs values: sysctl.vm.min_free_kbytes, "
+                             "sysctl.vm.lowmem_reserve_ratio[1], sysctl.fs.file_nr[0]",
+                             {"sysctl.vm.swappiness", "sysctl.fs.file_nr[0]"},
+                             true,
+                             sysctl_value});
     r.add_source(ValueSource{"alloc",
                              "blocks (or .pages) held under an alloc_pages as=NAME: alloc.big.pages",
                              {"alloc.big", "alloc.big.pages"},

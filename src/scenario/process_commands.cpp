@@ -21,6 +21,7 @@
 #include <random>
 
 #include "base/text.h"
+#include "fs/buffer.h"
 #include "fs/dcache.h"
 #include "kernel/kernel.h"
 #include "kernel/task.h"
@@ -888,12 +889,16 @@ void register_file(CommandRegistry& r) {
             cached = true;
         }
         Inode& ino = k.files->create(p[0].value, size);
-        path_lookup(k, p[0].value);  // open(O_CREAT): its dentry and inode
+        path_lookup(k, p[0].value);        // open(O_CREAT): its dentry and inode
+        FileRef open = open_file(k, ino);  // closed when the command ends
         if (cached) {
+            // write(2): each page is written through ext4's write_begin,
+            // which gives it its buffer_heads.
             uint64_t pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
             for (uint64_t i = 0; i < pages; i++) {
                 auto got = filemap_get_or_read(k, ino, i, nullptr);
                 if (!got) return report(in, inv, "write", got.err());
+                create_empty_buffers(k, ino, i);
             }
         }
     };
