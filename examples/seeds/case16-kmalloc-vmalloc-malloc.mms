@@ -59,9 +59,12 @@ expect proc[$p].status.VmRSS == $rss0 + 256K
 expect $buf < 0x800000000000              # a user address, below the kernel half
 
 # vfree gives the pages back at once; the range waits, unmapped, on the
-# lazy list until 64 MiB of such ranges gather (2 CPUs).
+# lazy list until 64 MiB of such ranges gather (2 CPUs). What stays is the
+# process's kernel stack: 16 KiB of vmalloc (CONFIG_VMAP_STACK), the
+# "kernel_clone" line of vmallocinfo.
 vfree v
-expect meminfo.VmallocUsed == $used0
+expect meminfo.VmallocUsed == $used0 + 16K
+expect meminfo.KernelStack == 16K
 expect vmallocinfo.unpurged == 1
 cat /proc/vmallocinfo
 let unrec1 = meminfo.SUnreclaim         # includes the slabs of vmalloc's bookkeeping

@@ -167,12 +167,18 @@ Result<int> do_wait(Kernel& k, Task& parent, int pid) {
 }
 
 void free_kernel_stack(Kernel& k, Task& t) {
-    for (Pfn p : t.kernel_stack) {
-        mod_node_page_state(k.nodes[pfn_zone(k, p).node], NR_KERNEL_STACK, -4);
-        k.page(p).refcount = 0;
-        free_pages(k, p, 0);
+    // exit_task_stack_account(): the stack leaves NR_KERNEL_STACK_KB.
+    for (Pfn p : t.kernel_stack) mod_node_page_state(k.nodes[pfn_zone(k, p).node], NR_KERNEL_STACK, -4);
+    if (t.stack_vm_area) {
+        free_thread_stack(k, t);
+    } else {
+        for (Pfn p : t.kernel_stack) {
+            k.page(p).refcount = 0;
+            free_pages(k, p, 0);
+        }
     }
     t.kernel_stack.clear();
+    t.stack_vm_area = 0;
 }
 
 }  // namespace mmsim

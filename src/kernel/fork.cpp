@@ -19,7 +19,19 @@
 // A thread shares the address space instead; glibc gives it a stack of its
 // own, an mmap'd 8 MiB (RLIMIT_STACK) area above a one-page PROT_NONE guard,
 // whose top holds the thread descriptor and TLS.
+//
+// Every task, process or thread, also gets a kernel stack: THREAD_SIZE,
+// 16 KiB on x86-64. With CONFIG_VMAP_STACK (x86-64's default) it is a
+// vmalloc area of four order-0 pages with a guard page after it, so a
+// stack overflow faults instead of overwriting the neighbour; the stacks
+// are most of a running system's /proc/vmallocinfo lines (one per task,
+// "kernel_clone+0xb8/0x400 pages=4 vmalloc") and of VmallocUsed. vmalloc
+// and vfree are slow (vfree's lazy ranges end in a TLB flush), so each
+// CPU keeps the last two stacks freed on it and hands them to the next
+// forks there. KernelStack in meminfo counts the stacks of live tasks
+// only: a stack leaves it when its task exits, even when the CPU keeps it.
 #include <stdexcept>
+#include <utility>
 
 #include "kernel/kernel.h"
 #include "kernel/task.h"
@@ -31,6 +43,7 @@
 #include "mm/rmap.h"
 #include "mm/slub.h"
 #include "mm/tlb.h"
+#include "mm/vmalloc.h"
 #include "mm/vmstat.h"
 
 namespace mmsim {
@@ -172,17 +185,74 @@ Result<Task*> create_thread(Kernel& k, Task& leader_in, uint64_t stack_size) {
 // dup_task_struct(): the new task's task_struct and its kernel stack.
 Result<void> dup_task_struct(Kernel& k, Task& t) {
     t.obj = SlabObject::alloc(k, &SlabState::task_struct);
-    for (unsigned i = 0; i < kKernelStackPages; i++) {
-        MaybePfn p = alloc_pages(k, GFP_KERNEL, 0);
-        if (!p) {
-            for (Pfn q : t.kernel_stack) free_pages(k, q, 0);
-            t.kernel_stack.clear();
-            return Errno::NOMEM;
+    if (auto r = alloc_thread_stack_node(k, t); !r) return r;
+    // account_kernel_stack(): NR_KERNEL_STACK_KB on each page's node.
+    for (Pfn p : t.kernel_stack) mod_node_page_state(k.nodes[pfn_zone(k, p).node], NR_KERNEL_STACK, 4);
+    return {};
+}
+
+void free_thread_stack(Kernel& k, Task& t) {
+    // try_release_thread_stack_to_cache() on the CPU the task last ran on:
+    // a free slot takes the stack, unless one of its pages lies off that
+    // CPU's node (and the node has memory). Otherwise the stack is
+    // vfree()d once an RCU grace period has passed (at once here), which
+    // leaves its range lazily freed until the next purge.
+    if (k.cached_stacks.size() < k.cpus.size()) k.cached_stacks.resize(k.cpus.size());
+    const std::size_t cpu =
+        static_cast<std::size_t>(t.cpu) < k.cpus.size() ? static_cast<std::size_t>(t.cpu) : 0;
+    const int nid = k.cpus[cpu].node;
+    bool local = true;
+    if (nid < static_cast<int>(k.nodes.size()) && k.nodes[static_cast<std::size_t>(nid)].node_present_pages)
+        for (Pfn p : t.kernel_stack)
+            if (pfn_zone(k, p).node != nid) local = false;
+    if (local)
+        for (uint64_t& slot : k.cached_stacks[cpu])
+            if (!slot) {
+                slot = t.stack_vm_area;
+                return;
+            }
+    vfree(k, t.stack_vm_area);
+}
+
+Result<void> alloc_thread_stack_node(Kernel& k, Task& t) {
+    if (!k.vmalloc) {
+        // A kernel without vmalloc (the test machines booted without the
+        // slab allocator): the stack's pages straight from the buddy lists.
+        for (unsigned i = 0; i < kKernelStackPages; i++) {
+            MaybePfn p = alloc_pages(k, GFP_KERNEL | __GFP_ZERO, 0);
+            if (!p) {
+                for (Pfn q : t.kernel_stack) free_pages(k, q, 0);
+                t.kernel_stack.clear();
+                return Errno::NOMEM;
+            }
+            k.page(*p).refcount = 1;
+            t.kernel_stack.push_back(*p);
         }
-        k.page(*p).refcount = 1;
-        t.kernel_stack.push_back(*p);
-        mod_node_page_state(k.nodes[pfn_zone(k, *p).node], NR_KERNEL_STACK, 4);  // kB
+        return {};
     }
+    // alloc_thread_stack_node_from_cache(): fork asks for no particular
+    // node (NUMA_NO_NODE), so any stack this CPU cached will do.
+    if (k.cached_stacks.size() < k.cpus.size()) k.cached_stacks.resize(k.cpus.size());
+    uint64_t addr = 0;
+    for (uint64_t& slot : k.cached_stacks[static_cast<std::size_t>(k.current_cpu)])
+        if (slot) {
+            addr = std::exchange(slot, 0);
+            break;
+        }
+    if (!addr) {
+        // THREADINFO_GFP without __GFP_ACCOUNT (the stack is charged to a
+        // cgroup when a task takes it), THREAD_ALIGN = THREAD_SIZE. The
+        // caller is the return address in copy_process(), which this
+        // build inlines into kernel_clone (the host's vmallocinfo shows
+        // "kernel_clone+0xb8/0x400").
+        auto a =
+            vmalloc_node_range(k, kKernelStackPages * PAGE_SIZE, kKernelStackPages * PAGE_SIZE, VMALLOC_START,
+                               VMALLOC_END, GFP_KERNEL | __GFP_ZERO, 0, -1, "kernel_clone+0xb8/0x400");
+        if (!a) return Errno::NOMEM;
+        addr = *a;
+    }
+    t.stack_vm_area = addr;
+    t.kernel_stack = find_vm_area(k, addr)->pages;
     return {};
 }
 

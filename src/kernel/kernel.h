@@ -206,6 +206,9 @@ public:
     bool has_vdso_pfns = false;
     bool has_zero_page = false;
     int64_t vm_committed_pages = 0;  // vm_committed_as, pages
+    // kernel/fork.c's per-CPU cached_stacks: up to NR_CACHED_STACKS freed
+    // kernel stacks (vmalloc addresses, 0 for an empty slot) per CPU.
+    std::vector<std::array<uint64_t, 2>> cached_stacks;
     CostModel costs;
 
     // Helpers.

@@ -63,6 +63,7 @@ struct Task {
     std::vector<int> children;      // pids of processes this one forked or spawned
     std::vector<int> threads;       // leader only: tids of the other threads
     std::vector<Pfn> kernel_stack;  // THREAD_SIZE of kernel stack pages
+    uint64_t stack_vm_area = 0;     // their vmalloc area (VMAP_STACK); 0 without vmalloc
     SlabObject obj;                 // its task_struct (freed when the task is reaped)
     uint64_t nvcsw = 0, nivcsw = 0;
 
@@ -110,6 +111,12 @@ Result<Task*> create_thread(Kernel& k, Task& leader, uint64_t stack_size);
 // fork.cpp / exit.cpp: the task's kernel stack, THREAD_SIZE (16 KiB) of
 // pages counted in KernelStack.
 Result<void> dup_task_struct(Kernel& k, Task& t);
+// The kernel stack (kernel/fork.c, CONFIG_VMAP_STACK): THREAD_SIZE (16 KiB)
+// of vmalloc, taken from the CPU's two cached stacks when one is there;
+// freed back to that cache, else vfree()d.
+Result<void> alloc_thread_stack_node(Kernel& k, Task& t);
+void free_thread_stack(Kernel& k, Task& t);
+// At exit: the stack leaves KernelStack and goes (free_thread_stack()).
 void free_kernel_stack(Kernel& k, Task& t);
 
 // exit.cpp: exit_group(2): every thread ends, the address space goes
