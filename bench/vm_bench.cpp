@@ -16,6 +16,7 @@
 #include <chrono>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "kernel/kernel.h"
 #include "kernel/task.h"
 #include "machine/machine.h"
+#include "mm/filemap.h"
 #include "mm/memory_fast.h"
 #include "mm/mm.h"
 #include "mm/mm_init.h"
@@ -272,6 +274,42 @@ static void BM_Fork1GiB(benchmark::State& state) {
     state.counters["pages"] = static_cast<double>(len / PAGE_SIZE);
 }
 BENCHMARK(BM_Fork1GiB)->Unit(benchmark::kMillisecond);
+
+// ---- processes and files -----------------------------------------------------------------
+
+// A process made and gone: spawn_process("hello") (task_struct, a kernel
+// stack from the CPU's stack cache after the first, mm, exec's areas and
+// struct files, ld.so's and main()'s first touches) and its exit.
+static void BM_SpawnAndExitHello(benchmark::State& state) {
+    auto k = boot(1ull << 30);
+    for (auto _ : state) {
+        auto t = spawn_process(*k, "hello", {"hello"}, 0);
+        if (!t) throw std::runtime_error("spawn failed");
+        do_exit(*k, **t, 0);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SpawnAndExitHello)->Unit(benchmark::kMicrosecond);
+
+// open + mmap + close of a cached file, then munmap: a struct file from
+// filp held by the area, and freed with it.
+static void BM_FileMmapMunmap(benchmark::State& state) {
+    auto k = boot(256ull << 20);
+    Task& t = new_process(*k);
+    Inode& file = k->files->create("/data/f", 1ull << 20);
+    for (auto _ : state) {
+        MmapArgs m;
+        m.len = 64 * PAGE_SIZE;
+        m.prot = PROT_READ;
+        m.flags = MAP_PRIVATE;
+        m.file = &file;
+        auto a = do_mmap(*k, t, m);
+        if (!a) throw std::runtime_error("mmap failed");
+        if (!do_munmap(*k, t, *a, m.len)) throw std::runtime_error("munmap failed");
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_FileMmapMunmap);
 
 // ---- host memory per mapped page ------------------------------------------------------
 
