@@ -582,11 +582,20 @@ void register_boot(CommandRegistry& r) {
 // ---- sysctl ---------------------------------------------------------------------------
 
 struct SysctlItem {
-    std::string key;   // as written
-    std::string name;  // under /proc/sys/vm
+    std::string key;         // as written
+    std::string dir = "vm";  // vm or fs
+    std::string name;        // under /proc/sys/DIR
     std::optional<std::string> value;
     SourceLoc loc;
 };
+
+// The /proc/sys/fs files mmsim keeps (fs/dcache.c, fs/inode.c,
+// fs/file_table.c), in sysctl -a's order; only file-max is writable.
+const std::vector<std::string>& sysctl_fs_names() {
+    static const std::vector<std::string> names = {"dentry-state", "file-max", "file-nr", "inode-nr",
+                                                   "inode-state"};
+    return names;
+}
 
 std::vector<SysctlItem> sysctl_items(const Args& args) {
     std::vector<SysctlItem> items;
@@ -605,11 +614,23 @@ std::vector<SysctlItem> sysctl_items(const Args& args) {
         } else {
             it.key = p[i].value;
         }
+        if (it.key.rfind("fs.", 0) == 0 || it.key.rfind("fs/", 0) == 0) {
+            it.dir = "fs";
+            it.name = it.key.substr(3);
+            const auto& fs = sysctl_fs_names();
+            if (std::find(fs.begin(), fs.end(), it.name) == fs.end())
+                throw InputError(it.loc, unknown_key(it.name, fs, "/proc/sys/fs"));
+            if (it.value && it.name != "file-max")
+                throw InputError(it.loc, fmt::format("sysctl: fs.{} is read-only", it.name));
+            items.push_back(std::move(it));
+            continue;
+        }
         it.name = sysctl_vm_key(it.key);
         if (it.name.empty())
             throw InputError(it.loc,
-                             fmt::format("'{}' is not a vm.* sysctl; mmsim simulates only the vm.* sysctls "
-                                         "(write vm.NAME)",
+                             fmt::format("'{}' is not a vm.* or fs.* sysctl; mmsim simulates the vm.* "
+                                         "sysctls and fs.file-max, file-nr, inode-nr, inode-state and "
+                                         "dentry-state (write vm.NAME or fs.NAME)",
                                          it.key));
         if (!sysctl_vm_find(it.name)) {
             std::string hint = sysctl_vm_suggest(it.name);
@@ -634,23 +655,29 @@ std::string strip_nl(std::string s) {
 void register_sysctl(CommandRegistry& r) {
     CommandSpec s;
     s.name = "sysctl";
-    s.usage = "sysctl [-n] [-q] [-w] vm.NAME[=VALUE]... | sysctl -a";
-    s.summary = "Reads or writes vm.* sysctls, printing 'vm.NAME = VALUE' as sysctl(8) does.";
+    s.usage = "sysctl [-n] [-q] [-w] vm.NAME[=VALUE]|fs.NAME[=VALUE]... | sysctl -a";
+    s.summary =
+        "Reads or writes vm.* sysctls and fs.file-max (and reads fs.file-nr, inode-nr, inode-state, "
+        "dentry-state), printing 'vm.NAME = VALUE' as sysctl(8) does.";
     s.examples = {"sysctl vm.min_free_kbytes", "sysctl vm.swappiness=10",
                   "sysctl -n vm.watermark_scale_factor", "sysctl -a"};
     s.flags = {{"-n", false, ArgKind::Text, "print values only"},
                {"-q", false, ArgKind::Text, "print nothing after a write"},
                {"-w", false, ArgKind::Text, "write (accepted for compatibility)"},
-               {"-a", false, ArgKind::Text, "print every vm sysctl"}};
+               {"-a", false, ArgKind::Text, "print every fs and vm sysctl"}};
     s.max_args = -1;
     s.check = [](const Args& args, const Command&) { (void)sysctl_items(args); };
     s.run = [](Interp& in, Invocation& inv) {
         Kernel& k = in.kernel(inv.cmd.loc);
         bool values_only = inv.args.has_flag("-n");
-        auto print = [&](const std::string& name, const std::string& value) {
-            inv.out += values_only ? fmt::format("{}\n", value) : fmt::format("vm.{} = {}\n", name, value);
+        auto print_in = [&](const std::string& dir, const std::string& name, const std::string& value) {
+            inv.out +=
+                values_only ? fmt::format("{}\n", value) : fmt::format("{}.{} = {}\n", dir, name, value);
         };
+        auto print = [&](const std::string& name, const std::string& value) { print_in("vm", name, value); };
         if (inv.args.has_flag("-a")) {
+            for (const std::string& name : sysctl_fs_names())
+                if (auto v = proc_read(k, "/proc/sys/fs/" + name)) print_in("fs", name, strip_nl(*v));
             for (const auto& info : sysctl_vm_table()) {
                 if (!(info.mode & 0444)) continue;
                 auto v = sysctl_vm_read(k, info.name);
@@ -658,6 +685,18 @@ void register_sysctl(CommandRegistry& r) {
             }
         }
         for (const auto& it : sysctl_items(inv.args)) {
+            if (it.dir == "fs") {
+                const std::string path = "/proc/sys/fs/" + it.name;
+                if (it.value) {
+                    if (auto res = proc_write(k, path, *it.value + "\n"); !res)
+                        throw InputError(it.loc, fmt::format("sysctl: setting key \"fs.{}\": {}", it.name,
+                                                             errno_text(res.err())));
+                    if (!inv.args.has_flag("-q")) print_in("fs", it.name, *it.value);
+                } else if (auto v = proc_read(k, path)) {
+                    print_in("fs", it.name, strip_nl(*v));
+                }
+                continue;
+            }
             if (it.value) {
                 auto res = sysctl_vm_write(k, it.name, *it.value);
                 if (!res) {

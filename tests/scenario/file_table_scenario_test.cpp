@@ -102,6 +102,19 @@ TEST(StructFiles, FileMaxIsTheKernelsDefaultAndWritable) {
         "expect sysctl.fs.file_max == 100000\n";
     expect_clean(test::run_scenario(s));
     expect_clean(test::run_scenario("boot ram=64M cpus=2\nexpect sysctl.fs.file_max == 8192\n"));
+    // sysctl(8) reads and writes them as it does on the host ("fs.file-nr =
+    // 343<TAB>0<TAB>2466255"); -a lists fs.* before vm.*.
+    auto r = test::run_scenario(
+        "boot ram=64M cpus=2\nspawn hello\nsysctl fs.file-nr fs.file-max\nsysctl -w fs.file-max=9000\n"
+        "sysctl -n fs.file-max\nsysctl -a\n");
+    expect_clean(r);
+    EXPECT_NE(r.out.find("fs.file-nr = 3\t0\t8192\nfs.file-max = 8192\nfs.file-max = 9000\n9000\n"),
+              std::string::npos)
+        << r.out;
+    EXPECT_LT(r.out.find("fs.inode-state = "), r.out.find("vm.admin_reserve_kbytes = ")) << r.out;
+    auto ro = test::run_scenario("boot ram=64M\nsysctl fs.file-nr=5\n");
+    EXPECT_EQ(ro.status, 2);
+    EXPECT_NE(ro.err.find("fs.file-nr is read-only"), std::string::npos) << ro.err;
     auto bad = test::run_scenario("boot ram=256M\necho -5 > /proc/sys/fs/file-max\n");
     EXPECT_NE(bad.status, 0);
     EXPECT_NE(bad.err.find("Invalid argument"), std::string::npos) << bad.err;
