@@ -103,7 +103,20 @@ void vfs_caches_init(Kernel& k) {
     reclaim_hooks(k).drop_caches = [](Kernel& kk, int what) { drop_caches(kk, what); };
 }
 
-uint64_t path_lookup(Kernel& k, const std::string& path, bool last_is_dir) {
+namespace {
+
+// d_instantiate() after the filesystem's lookup (ext4_lookup -> iget): the
+// dentry names the inode of its path.
+void d_instantiate(Kernel& k, const Dentry& parent, Dentry& d, bool dir) {
+    VfsInode& ino = iget(k, child_path(parent, d.name), dir, d.node);
+    ino.i_count++;
+    d.inode = &ino;
+}
+
+// The walk of path's components; the last one is left to `last`:
+// positive (it exists, or is created) or negative (it does not exist).
+enum class Last { Positive, Negative };
+uint64_t walk(Kernel& k, const std::string& path, bool last_is_dir, Last last) {
     if (path.empty() || path[0] != '/') throw std::logic_error("path_lookup: not an absolute path: " + path);
     SuperBlock& sb = sb_of(k);
     std::vector<std::string> parts;
@@ -112,31 +125,62 @@ uint64_t path_lookup(Kernel& k, const std::string& path, bool last_is_dir) {
     Dentry* cur = sb.root.get();
     uint64_t allocated = 0;
     for (std::size_t i = 0; i < parts.size(); i++) {
+        const bool final = i + 1 == parts.size();
+        const bool want_inode = !final || last == Last::Positive;
         auto it = cur->children.find(parts[i]);
         if (it == cur->children.end()) {
-            // d_alloc() + the filesystem's lookup (ext4_lookup -> iget).
+            // d_alloc(), then the filesystem's lookup: an inode, or none
+            // (a negative dentry remembers that the name does not exist).
             auto d = std::make_unique<Dentry>();
             d->name = parts[i];
             d->parent = cur;
             d->obj = SlabObject::alloc(k, &SlabState::dentry);
             d->node = object_node(k, d->obj);
-            bool dir = i + 1 < parts.size() || last_is_dir;
-            VfsInode& ino = iget(k, child_path(*cur, parts[i]), dir, d->node);
-            ino.i_count++;
-            d->inode = &ino;
             it = cur->children.emplace(parts[i], std::move(d)).first;
             sb.nr_dentry++;
             allocated++;
         }
-        cur = it->second.get();
+        Dentry& d = *it->second;
+        // Creating a name a negative dentry stands for makes it positive.
+        if (!d.inode && want_inode) d_instantiate(k, *cur, d, !final || last_is_dir);
+        if (!d.inode) {
+            dput(k, d);
+            break;
+        }
+        cur = &d;
     }
-    if (cur != sb.root.get()) dput(k, *cur);
+    if (cur != sb.root.get() && cur->inode && (last == Last::Positive)) dput(k, *cur);
+    if (last == Last::Negative && cur != sb.root.get()) dput(k, *cur);
     return allocated;
+}
+
+}  // namespace
+
+uint64_t path_lookup(Kernel& k, const std::string& path, bool last_is_dir) {
+    return walk(k, path, last_is_dir, Last::Positive);
+}
+
+bool path_lookup_missing(Kernel& k, const std::string& path) {
+    // A name that exists (a file created at that path) is found instead.
+    if (k.files->find(path)) {
+        path_lookup(k, path);
+        return true;
+    }
+    walk(k, path, false, Last::Negative);
+    return false;
 }
 
 uint64_t dentry_count(const Kernel& k) {
     // With the pseudo dentries of unnamed shmem files (d_alloc_pseudo()).
     return (k.sb ? k.sb->nr_dentry : 0) + (k.files ? k.files->nr_shmem() : 0);
+}
+
+uint64_t dentry_negative(const Kernel& k) {
+    if (!k.sb) return 0;
+    uint64_t n = 0;
+    for (const auto& l : k.sb->dentry_lru)
+        for (const Dentry* d : l) n += d->inode == nullptr;
+    return n;
 }
 
 uint64_t dentry_unused(const Kernel& k) {
@@ -190,8 +234,11 @@ void validate_dcache(const Kernel& k) {
         stack.pop_back();
         dentries++;
         if (d->on_lru) on_lru++;
-        if (!d->inode) fail("dentry '" + d->name + "' has no inode");
-        refs[d->inode]++;
+        if (!d->inode) {
+            if (!d->children.empty()) fail("negative dentry '" + d->name + "' has children");
+        } else {
+            refs[d->inode]++;
+        }
         for (const auto& [name, c] : d->children) {
             if (c->parent != d) fail("child '" + name + "' has the wrong parent");
             stack.push_back(c.get());

@@ -39,7 +39,10 @@
 // This simulator has one disk filesystem (ext4, mounted at /): regular
 // files of the page cache (src/mm/filemap.h) and the trees of the
 // `walk_tree` workload live on it, and its inodes come from
-// ext4_inode_cache. Not modelled: negative dentries, the buffer cache that
+// ext4_inode_cache. A lookup of a missing name (ld.so's access() of
+// /etc/ld.so.preload at every exec) leaves a negative dentry, which waits
+// on the LRU like an unused one (dentry-state's nr_negative counts those)
+// and turns positive if the name is created. Not modelled: the buffer cache that
 // reading directories and inode tables fills (Buffers, buffer_head), dentry
 // names long enough to need a separate kmalloc, other filesystems (proc,
 // sysfs, tmpfs inodes), and the RCU grace period before a freed dentry or
@@ -110,9 +113,17 @@ void vfs_caches_init(Kernel& k);
 // the last a directory, then releases them (dput), as stat(2) would.
 // Returns the number of dentries it had to allocate.
 uint64_t path_lookup(Kernel& k, const std::string& path, bool last_is_dir = false);
+// A lookup of a name that does not exist (access(2) of a missing file):
+// the parents' dentries, and a negative dentry for the last component,
+// left unused on the LRU. Returns whether the name exists after all (a
+// file created there), in which case it is an ordinary path_lookup.
+bool path_lookup_missing(Kernel& k, const std::string& path);
 // Dentries of a tree: allocated, and unused (on the LRU).
 uint64_t dentry_count(const Kernel& k);
 uint64_t dentry_unused(const Kernel& k);
+// Negative dentries on the LRU (nr_dentry_negative, dentry-state's fifth
+// number).
+uint64_t dentry_negative(const Kernel& k);
 // prune_dcache_sb(): scans up to nr_to_scan dentries of the node's LRU;
 // returns the dentries freed.
 uint64_t prune_dcache_sb(Kernel& k, int nid, uint64_t nr_to_scan);

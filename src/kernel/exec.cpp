@@ -549,6 +549,8 @@ Result<void> build_image(Kernel& k, Task& t, const Image& img, const std::vector
     // ld.so.
     if (auto r = map_anon(k, t, 0, kRtldEarlyPages * PAGE_SIZE, PROT_READ | PROT_WRITE, 0); !r)
         return r.error();
+    // access("/etc/ld.so.preload", R_OK): ENOENT, a negative dentry.
+    path_lookup_missing(k, "/etc/ld.so.preload");
     FileRef cache = open_file(k, shared_file(k, std::string(images::kLdSoCachePath), images::kLdSoCacheSize));
     auto cache_at = map_file(k, t, 0, images::kLdSoCacheSize, PROT_READ, 0, cache, 0);
     if (!cache_at) return cache_at.error();

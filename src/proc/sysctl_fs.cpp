@@ -1,7 +1,8 @@
 // /proc/sys/fs/dentry-state, inode-nr and inode-state (fs/dcache.c
 // proc_nr_dentry, fs/inode.c proc_nr_inodes): the dentry and inode cache
 // counts as tab-separated longs. dentry-state: nr_dentry, nr_unused,
-// age_limit (45, unused since 2.2), want_pages (0), nr_negative, 0.
+// age_limit (45, unused since 2.2), want_pages (0), nr_negative (unused
+// negative dentries), 0.
 // inode-nr: nr_inodes, nr_unused; inode-state: the same and five zeros.
 // file-nr and file-max (fs/file_table.c): files_stat as unsigned longs,
 // file-nr being nr_files, 0 (nr_free_files, unused since 2.6) and
@@ -18,8 +19,7 @@
 namespace mmsim {
 
 std::string render_dentry_state(const Kernel& k) {
-    // No negative dentries are modelled.
-    return fmt::format("{}\t{}\t45\t0\t0\t0\n", dentry_count(k), dentry_unused(k));
+    return fmt::format("{}\t{}\t45\t0\t{}\t0\n", dentry_count(k), dentry_unused(k), dentry_negative(k));
 }
 
 std::string render_inode_nr(const Kernel& k) {

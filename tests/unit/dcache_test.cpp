@@ -286,3 +286,51 @@ TEST(Dcache, AWalkAndADropMoveTheCountsAsTheHostsDo) {
 
 }  // namespace
 }  // namespace mmsim
+
+namespace mmsim {
+namespace {
+
+// Negative dentries (d_alloc + a lookup that finds nothing): on the LRU
+// once unused, counted in dentry-state's nr_negative, pruned like any
+// unused dentry, and made positive when the name is created.
+TEST(Dcache, ALookupOfAMissingNameLeavesANegativeDentry) {
+    auto k = test::boot_ram(512ull << 20, 2);
+    EXPECT_FALSE(path_lookup_missing(*k, "/etc/ld.so.preload"));
+    // /etc and the negative ld.so.preload; only the latter is unused.
+    EXPECT_EQ(dentry_count(*k), 1u + 2);
+    EXPECT_EQ(inode_count(*k), 1u + 1);
+    EXPECT_EQ(dentry_negative(*k), 1u);
+    EXPECT_EQ(*proc_read(*k, "/proc/sys/fs/dentry-state"), "3\t1\t45\t0\t1\t0\n");
+    // A second lookup finds it: nothing new.
+    EXPECT_FALSE(path_lookup_missing(*k, "/etc/ld.so.preload"));
+    EXPECT_EQ(dentry_count(*k), 3u);
+    // Creating the name instantiates the same dentry.
+    k->files->create("/etc/ld.so.preload", 100);
+    path_lookup(*k, "/etc/ld.so.preload");
+    EXPECT_EQ(dentry_count(*k), 3u);
+    EXPECT_EQ(dentry_negative(*k), 0u);
+    EXPECT_EQ(inode_count(*k), 3u);
+    EXPECT_TRUE(path_lookup_missing(*k, "/etc/ld.so.preload"));
+    // drop_caches 2 frees a negative dentry with the rest.
+    EXPECT_FALSE(path_lookup_missing(*k, "/etc/nothing"));
+    EXPECT_EQ(dentry_negative(*k), 1u);
+    drop_caches(*k, 2);
+    EXPECT_EQ(dentry_negative(*k), 0u);
+    EXPECT_EQ(dentry_count(*k), 1u);
+    validate_dcache(*k);
+}
+
+// Every exec of a dynamically linked program asks for /etc/ld.so.preload
+// (strace of /bin/true on the host: access("/etc/ld.so.preload", R_OK) =
+// -1 ENOENT): one negative dentry, shared by later execs.
+TEST(Dcache, ExecLeavesTheNegativeDentryOfLdSoPreload) {
+    auto k = test::boot_ram(512ull << 20, 2);
+    ASSERT_TRUE(spawn_process(*k, "hello", {"hello"}, 0).ok());
+    EXPECT_EQ(dentry_negative(*k), 1u);
+    ASSERT_TRUE(spawn_process(*k, "bash", {"bash"}, 0).ok());
+    EXPECT_EQ(dentry_negative(*k), 1u);
+    validate_dcache(*k);
+}
+
+}  // namespace
+}  // namespace mmsim
