@@ -9,6 +9,7 @@
 #include "mm/page.h"
 #include "mm/page_alloc.h"
 #include "mm/shrinker.h"
+#include "mm/slab_track.h"
 #include "mm/slub.h"
 
 namespace mmsim {
@@ -60,6 +61,7 @@ Dentry* dentry_kill(Kernel& k, Dentry& d) {
     SuperBlock& sb = sb_of(k);
     d_lru_del(sb, d);
     if (d.inode) iput(k, *d.inode);
+    if (d.ext_name) kfree(k, d.ext_name);  // dentry_free(): the external name goes with it
     Dentry* parent = d.parent;
     sb.nr_dentry--;
     parent->children.erase(d.name);  // frees the dentry and its slab object
@@ -136,6 +138,12 @@ uint64_t walk(Kernel& k, const std::string& path, bool last_is_dir, Last last) {
             d->parent = cur;
             d->obj = SlabObject::alloc(k, &SlabState::dentry);
             d->node = object_node(k, d->obj);
+            if (parts[i].size() > DNAME_INLINE_LEN - 1 && k.slab) {
+                SlabTrackSite site(k, "__d_alloc");
+                auto name = kmalloc(k, EXTERNAL_NAME_HEADER + parts[i].size(),
+                                    GFP_KERNEL_ACCOUNT | __GFP_RECLAIMABLE);
+                if (name) d->ext_name = *name;
+            }
             it = cur->children.emplace(parts[i], std::move(d)).first;
             sb.nr_dentry++;
             allocated++;

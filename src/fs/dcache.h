@@ -42,13 +42,16 @@
 // ext4_inode_cache. A lookup of a missing name (ld.so's access() of
 // /etc/ld.so.preload at every exec) leaves a negative dentry, which waits
 // on the LRU like an unused one (dentry-state's nr_negative counts those)
-// and turns positive if the name is created. Not modelled: the buffer cache that
-// reading directories and inode tables fills (Buffers, buffer_head), dentry
-// names long enough to need a separate kmalloc, other filesystems (proc,
+// and turns positive if the name is created. A name of 40 bytes or more
+// does not fit in the dentry and takes a kmalloc-rcl object of its own
+// (see DNAME_INLINE_LEN below). Not modelled: the buffer cache that
+// reading directories and inode tables fills (Buffers, buffer_head), the
+// LSM blobs of each inode (lsm_inode_cache), other filesystems (proc,
 // sysfs, tmpfs inodes), and the RCU grace period before a freed dentry or
 // inode returns to its slab (frees here are immediate).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -85,8 +88,16 @@ struct Dentry {
     bool on_lru = false;
     int node = 0;
     std::list<Dentry*>::iterator lru;
-    SlabObject obj;  // from dentry
+    SlabObject obj;         // from dentry
+    uint64_t ext_name = 0;  // a name too long for d_shortname: its kmalloc'd external_name
 };
+
+// DNAME_INLINE_LEN on 64-bit (6.14+): a name of up to 39 bytes lives in
+// the dentry; a longer one in a kmalloc'd struct external_name (a count,
+// an rcu_head, then the bytes and a NUL: 25 + len bytes) from the
+// reclaimable kmalloc caches (GFP_KERNEL_ACCOUNT | __GFP_RECLAIMABLE).
+inline constexpr std::size_t DNAME_INLINE_LEN = 40;
+inline constexpr std::size_t EXTERNAL_NAME_HEADER = 25;
 
 // The superblock of the root filesystem and its two caches.
 struct SuperBlock {
