@@ -45,8 +45,8 @@
 // and turns positive if the name is created. A name of 40 bytes or more
 // does not fit in the dentry and takes a kmalloc-rcl object of its own
 // (see DNAME_INLINE_LEN below). Not modelled: the buffer cache that
-// reading directories and inode tables fills (Buffers, buffer_head), the
-// LSM blobs of each inode (lsm_inode_cache), other filesystems (proc,
+// reading directories and inode tables fills (Buffers, buffer_head), other
+// filesystems (proc,
 // sysfs, tmpfs inodes), and the RCU grace period before a freed dentry or
 // inode returns to its slab (frees here are immediate).
 #pragma once
@@ -75,7 +75,8 @@ struct VfsInode {
     bool on_lru = false;
     int node = 0;  // the node of its memory (its LRU list)
     std::list<VfsInode*>::iterator lru;
-    SlabObject obj;  // from ext4_inode_cache
+    SlabObject obj;       // from ext4_inode_cache
+    SlabObject security;  // i_security, the LSM blob (lsm_inode_cache)
 };
 
 struct Dentry {

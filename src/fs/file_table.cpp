@@ -17,7 +17,11 @@
 
 namespace mmsim {
 
-File::File(Kernel& k, Inode& i) : inode(&i), kernel(&k), obj(SlabObject::alloc(k, &SlabState::filp)) {
+File::File(Kernel& k, Inode& i)
+    : inode(&i),
+      kernel(&k),
+      obj(SlabObject::alloc(k, &SlabState::filp)),
+      security(SlabObject::alloc(k, &SlabState::lsm_file_cache)) {
     k.nr_files++;
 }
 

@@ -56,7 +56,8 @@ struct File {
     File& operator=(const File&) = delete;
     Inode* inode;  // f_inode
     Kernel* kernel;
-    SlabObject obj;  // from filp
+    SlabObject obj;       // from filp
+    SlabObject security;  // f_security, the LSM blob (lsm_file_cache)
 };
 
 // A counted reference to a struct file (get_file / fput).

@@ -52,6 +52,8 @@ VfsInode& iget(Kernel& k, const std::string& path, bool dir, int node) {
     // alloc_inode(): ext4_alloc_inode takes it from ext4_inode_cache on
     // the node of the allocating CPU, like the dentry that names it.
     ino->obj = SlabObject::alloc(k, &SlabState::ext4_inode_cache);
+    // inode_init_always() -> security_inode_alloc(): the LSM blob.
+    ino->security = SlabObject::alloc(k, &SlabState::lsm_inode_cache, GFP_NOFS);
     ino->node = ino->obj ? object_node(k, ino->obj) : node;
     VfsInode& ref = *ino;
     sb.inodes.emplace(path, std::move(ino));

@@ -43,6 +43,7 @@ Inode& FileTable::create_shmem(Kernel& k, uint64_t size) {
     i.dev_minor = 1;
     i.shmem_inode = SlabObject::alloc(k, &SlabState::shmem_inode_cache);
     i.shmem_dentry = SlabObject::alloc(k, &SlabState::dentry);
+    i.shmem_security = SlabObject::alloc(k, &SlabState::lsm_inode_cache);
     m_nr_shmem++;
     return i;
 }

@@ -84,6 +84,7 @@ struct Inode {
     // file's dentry and inode live in the dentry cache (fs/dcache.h).
     SlabObject shmem_inode;
     SlabObject shmem_dentry;
+    SlabObject shmem_security;  // the shmem inode's LSM blob (lsm_inode_cache)
 };
 
 class FileTable {

@@ -436,6 +436,20 @@ void kmem_cache_init(Kernel& k) {
          &SlabState::vm_area_struct,
          "vm_area_alloc",
          "vm_area_dup"},
+        // security_init(): the LSMs' per-file and per-inode blobs, sized by
+        // the LSMs the host's kernel runs (lsm_set_blob_sizes()).
+        {"lsm_file_cache",
+         24,
+         {0, SLAB_PANIC, false, 0, false},
+         &SlabState::lsm_file_cache,
+         "security_file_alloc",
+         "security_file_alloc"},
+        {"lsm_inode_cache",
+         32,
+         {0, SLAB_PANIC, false, 0, false},
+         &SlabState::lsm_inode_cache,
+         "security_inode_alloc",
+         "security_inode_alloc"},
         // d_shortname is dentry's usercopy window.
         {"dentry",
          192,

@@ -184,7 +184,7 @@ struct SlabState {
     KmemCache *task_struct = nullptr, *mm_struct = nullptr, *vm_area_struct = nullptr, *anon_vma = nullptr,
               *anon_vma_chain = nullptr, *radix_tree_node = nullptr, *dentry = nullptr,
               *inode_cache = nullptr, *buffer_head = nullptr, *filp = nullptr, *shmem_inode_cache = nullptr,
-              *ext4_inode_cache = nullptr;
+              *lsm_file_cache = nullptr, *lsm_inode_cache = nullptr, *ext4_inode_cache = nullptr;
     std::vector<int64_t> large_kmalloc_pages;  // per node: pages of kmalloc above KMALLOC_MAX_CACHE_SIZE
     SlabTrack track;                           // who allocated each live object (slab_track.h)
     bool slab_nomerge = false;                 // the slab_nomerge boot option
@@ -193,9 +193,9 @@ struct SlabState {
     KmemCache* find(const std::string& name) const;
     // One of the named caches above (the simulator charges objects to them).
     bool is_kernel_cache(const KmemCache& c) const {
-        for (const KmemCache* p :
-             {task_struct, mm_struct, vm_area_struct, anon_vma, anon_vma_chain, radix_tree_node, dentry,
-              inode_cache, buffer_head, filp, shmem_inode_cache, ext4_inode_cache})
+        for (const KmemCache* p : {task_struct, mm_struct, vm_area_struct, anon_vma, anon_vma_chain,
+                                   radix_tree_node, dentry, inode_cache, buffer_head, filp, shmem_inode_cache,
+                                   lsm_file_cache, lsm_inode_cache, ext4_inode_cache})
             if (p == &c) return true;
         return false;
     }

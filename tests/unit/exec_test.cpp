@@ -273,7 +273,7 @@ TEST_F(ExecTest, ExitGivesBackAllButThePageCache) {
     // Slab caches keep slabs whose objects were freed (cpu slabs, partial
     // lists down to min_partial), so those pages stay with the caches;
     // every object the process held must be back, except the dentries and
-    // inodes of the files it opened, which stay cached (unused, on the
+    // inodes (and the inodes' LSM blobs) of the files it opened, which stay cached (unused, on the
     // LRU) as they do in the kernel, and the radix_tree_nodes indexing the
     // page cache that stays.
     auto slab_pages = [&] {
@@ -284,7 +284,7 @@ TEST_F(ExecTest, ExitGivesBackAllButThePageCache) {
         std::vector<uint64_t> v;
         for (const auto& c : k->slab->caches)
             if (c.get() != k->slab->dentry && c.get() != k->slab->ext4_inode_cache &&
-                c.get() != k->slab->radix_tree_node)
+                c.get() != k->slab->lsm_inode_cache && c.get() != k->slab->radix_tree_node)
                 v.push_back(c ? slab_objects_in_use(*c, *k->slab) : 0);
         return v;
     };

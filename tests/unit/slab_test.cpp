@@ -78,7 +78,7 @@ TEST(Slab, EveryCacheHasTheHostsGeometryOnTwoCpus) {
         EXPECT_EQ(c->cpu_partial, g.cpu_partial) << c->name;
         compared++;
     }
-    EXPECT_EQ(compared, 67u);  // with ext4's and shmem's inode caches and vmalloc_init()'s vmap_area
+    EXPECT_EQ(compared, 69u);  // with ext4's and shmem's inode caches, the LSM blobs and vmap_area
 }
 
 TEST(Slab, SlabinfoLinesLineUpWithTheHostsAndShowTheSameGeometry) {
