@@ -7,11 +7,8 @@
 // root (for the mount namespace); otherwise the tests skip, saying why.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <map>
 #include <sstream>
 
@@ -23,7 +20,6 @@
 #include "tools/proc_source.h"
 #include "tools/tool.h"
 
-namespace fs = std::filesystem;
 
 namespace mmsim {
 namespace {
@@ -31,42 +27,10 @@ namespace {
 using test::Shell;
 Shell run(const std::string& cmd) { return test::run_shell(cmd); }
 
-// Why procps cannot be run here, or "" if it can.
-std::string cannot_run() {
-    if (::geteuid() != 0) return "needs root to bind-mount a snapshot over /proc in a mount namespace";
-    for (const char* tool : {"unshare", "free", "vmstat"})
-        if (run(fmt::format("command -v {} >/dev/null", tool)).status != 0)
-            return fmt::format("{} is not installed", tool);
-    Shell r = run("unshare -m sh -c 'mount --bind /proc /proc'");
-    if (r.status != 0) return "unshare -m / mount --bind failed: " + r.out;
-    return "";
-}
-
-class Procps : public ::testing::Test {
+// procps on snapshots (skipped, saying why, where it cannot run).
+class Procps : public test::SnapshotToolTest {
 protected:
-    void SetUp() override {
-        std::string why = cannot_run();
-        if (!why.empty()) GTEST_SKIP() << why;
-        std::string t = (fs::temp_directory_path() / "mmsim-procps-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(t.data()), nullptr);
-        m_tmp = t;
-    }
-    void TearDown() override {
-        std::error_code ec;
-        if (!m_tmp.empty()) fs::remove_all(m_tmp, ec);
-    }
-
-    // Snapshots the machine and runs `cmd` with the snapshot as /proc.
-    std::string tool(const Kernel& k, const std::string& cmd) {
-        fs::path dir = m_tmp / "snap";
-        write_snapshot(k, dir.string());
-        Shell r = run(
-            fmt::format("LC_ALL=C unshare -m sh -c 'mount --bind {}/proc /proc && {}'", dir.string(), cmd));
-        EXPECT_EQ(r.status, 0) << cmd << ":\n" << r.out;
-        return r.out;
-    }
-
-    fs::path m_tmp;
+    Procps() : SnapshotToolTest({"unshare", "free", "vmstat"}, "mmsim-procps") {}
 };
 
 // /proc/meminfo of the simulation, in kB.

@@ -50,18 +50,6 @@ constexpr uint64_t MiB = 1ull << 20;
 using test::Shell;
 Shell run(const std::string& cmd) { return test::run_shell(cmd); }
 
-// Why the real tools cannot be run here, or "" if they can.
-std::string cannot_run() {
-    if (::geteuid() != 0)
-        return "needs root to bind-mount a snapshot over /proc in new mount and pid namespaces";
-    for (const char* tool : {"unshare", "pmap", "ps", "top"})
-        if (run(fmt::format("command -v {} >/dev/null", tool)).status != 0)
-            return fmt::format("{} is not installed", tool);
-    Shell r = run("unshare -m -p --fork sh -c 'mount --bind /proc /proc'");
-    if (r.status != 0) return "unshare -m -p / mount --bind failed: " + r.out;
-    return "";
-}
-
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> out;
     std::istringstream in(text);
@@ -115,7 +103,7 @@ class ProcpsVm : public ::testing::Test {
 protected:
     // One machine and one snapshot for every test of the suite.
     static void SetUpTestSuite() {
-        s_why = cannot_run();
+        s_why = test::snapshot_tools_unavailable({"unshare", "pmap", "ps", "top"}, "-m -p --fork");
         if (!s_why.empty()) return;
         std::string t = (fs::temp_directory_path() / "mmsim-procps-vm-XXXXXX").string();
         if (!::mkdtemp(t.data())) {

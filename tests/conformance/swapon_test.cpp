@@ -5,11 +5,6 @@
 // tests skip, saying why.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <filesystem>
 
 #include "machine/machine.h"
 #include "mm/mm_init.h"
@@ -18,46 +13,12 @@
 #include "scenario/commands.h"
 #include "support/shell.h"
 
-namespace fs = std::filesystem;
-
 namespace mmsim {
 namespace {
 
-using test::Shell;
-Shell sh(const std::string& cmd) { return test::run_shell(cmd); }
-
-std::string cannot_run() {
-    if (::geteuid() != 0) return "needs root to bind-mount a snapshot over /proc in a mount namespace";
-    for (const char* tool : {"unshare", "swapon", "free"})
-        if (sh(fmt::format("command -v {} >/dev/null", tool)).status != 0)
-            return fmt::format("{} is not installed", tool);
-    if (Shell r = sh("unshare -m sh -c 'mount --bind /proc /proc'"); r.status != 0)
-        return "unshare -m / mount --bind failed: " + r.out;
-    return "";
-}
-
-class UtilLinuxSwapon : public ::testing::Test {
+class UtilLinuxSwapon : public test::SnapshotToolTest {
 protected:
-    void SetUp() override {
-        std::string why = cannot_run();
-        if (!why.empty()) GTEST_SKIP() << why;
-        std::string t = (fs::temp_directory_path() / "mmsim-swapon-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(t.data()), nullptr);
-        m_tmp = t;
-    }
-    void TearDown() override {
-        std::error_code ec;
-        if (!m_tmp.empty()) fs::remove_all(m_tmp, ec);
-    }
-    std::string tool(const Kernel& k, const std::string& cmd) {
-        fs::path dir = m_tmp / "snap";
-        write_snapshot(k, dir.string());
-        Shell r = sh(
-            fmt::format("LC_ALL=C unshare -m sh -c 'mount --bind {}/proc /proc && {}'", dir.string(), cmd));
-        EXPECT_EQ(r.status, 0) << cmd << ":\n" << r.out;
-        return r.out;
-    }
-    fs::path m_tmp;
+    UtilLinuxSwapon() : SnapshotToolTest({"unshare", "swapon", "free"}, "mmsim-swapon") {}
 };
 
 TEST_F(UtilLinuxSwapon, ShowAndSummaryEqualTheSimulatorsListings) {
