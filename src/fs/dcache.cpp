@@ -157,8 +157,8 @@ uint64_t walk(Kernel& k, const std::string& path, bool last_is_dir, Last last) {
         }
         cur = &d;
     }
-    if (cur != sb.root.get() && cur->inode && (last == Last::Positive)) dput(k, *cur);
-    if (last == Last::Negative && cur != sb.root.get()) dput(k, *cur);
+    // The walk only steps into positive dentries: cur is the last one.
+    if (cur != sb.root.get()) dput(k, *cur);
     return allocated;
 }
 

@@ -30,6 +30,7 @@
 // CPU keeps the last two stacks freed on it and hands them to the next
 // forks there. KernelStack in meminfo counts the stacks of live tasks
 // only: a stack leaves it when its task exits, even when the CPU keeps it.
+#include <array>
 #include <stdexcept>
 #include <utility>
 
@@ -191,13 +192,23 @@ Result<void> dup_task_struct(Kernel& k, Task& t) {
     return {};
 }
 
+namespace {
+
+// The CPU's NR_CACHED_STACKS slots (the per-CPU array is sized on first
+// use, when the CPUs are known).
+std::array<uint64_t, 2>& cpu_cached_stacks(Kernel& k, std::size_t cpu) {
+    if (k.cached_stacks.size() < k.cpus.size()) k.cached_stacks.resize(k.cpus.size());
+    return k.cached_stacks[cpu];
+}
+
+}  // namespace
+
 void free_thread_stack(Kernel& k, Task& t) {
     // try_release_thread_stack_to_cache() on the CPU the task last ran on:
     // a free slot takes the stack, unless one of its pages lies off that
     // CPU's node (and the node has memory). Otherwise the stack is
     // vfree()d once an RCU grace period has passed (at once here), which
     // leaves its range lazily freed until the next purge.
-    if (k.cached_stacks.size() < k.cpus.size()) k.cached_stacks.resize(k.cpus.size());
     const std::size_t cpu =
         static_cast<std::size_t>(t.cpu) < k.cpus.size() ? static_cast<std::size_t>(t.cpu) : 0;
     const int nid = k.cpus[cpu].node;
@@ -206,7 +217,7 @@ void free_thread_stack(Kernel& k, Task& t) {
         for (Pfn p : t.kernel_stack)
             if (pfn_zone(k, p).node != nid) local = false;
     if (local)
-        for (uint64_t& slot : k.cached_stacks[cpu])
+        for (uint64_t& slot : cpu_cached_stacks(k, cpu))
             if (!slot) {
                 slot = t.stack_vm_area;
                 return;
@@ -232,9 +243,8 @@ Result<void> alloc_thread_stack_node(Kernel& k, Task& t) {
     }
     // alloc_thread_stack_node_from_cache(): fork asks for no particular
     // node (NUMA_NO_NODE), so any stack this CPU cached will do.
-    if (k.cached_stacks.size() < k.cpus.size()) k.cached_stacks.resize(k.cpus.size());
     uint64_t addr = 0;
-    for (uint64_t& slot : k.cached_stacks[static_cast<std::size_t>(k.current_cpu)])
+    for (uint64_t& slot : cpu_cached_stacks(k, static_cast<std::size_t>(k.current_cpu)))
         if (slot) {
             addr = std::exchange(slot, 0);
             break;

@@ -417,6 +417,14 @@ Value keyed_file_value(Interp& in, const std::vector<RefStep>& path, const Expr&
     w.fail(unknown_key(key, keys, file));
 }
 
+// The /proc/sys/fs files mmsim keeps (fs/dcache.c, fs/inode.c,
+// fs/file_table.c), in sysctl -a's order; only file-max is writable.
+const std::vector<std::string>& sysctl_fs_names() {
+    static const std::vector<std::string> names = {"dentry-state", "file-max", "file-nr", "inode-nr",
+                                                   "inode-state"};
+    return names;
+}
+
 Value sysctl_value(Interp& in, const std::vector<RefStep>& path, const Expr& ref) {
     PathWalk w{path, ref};
     std::string ns = w.name("'vm' or 'fs'", "sysctl.vm.swappiness");
@@ -424,10 +432,8 @@ Value sysctl_value(Interp& in, const std::vector<RefStep>& path, const Expr& ref
         w.fail(fmt::format("only the vm.* and fs.* sysctls exist in mmsim, not {}.*", ns));
     std::string name = w.name("a sysctl name", ns == "fs" ? "sysctl.fs.file_nr[0]" : "sysctl.vm.swappiness");
     if (ns == "fs") {
-        // The counters of /proc/sys/fs that mmsim keeps.
-        static const std::vector<std::string> fs_files = {"dentry-state", "file-max", "file-nr", "inode-nr",
-                                                          "inode-state"};
         std::replace(name.begin(), name.end(), '_', '-');
+        const auto& fs_files = sysctl_fs_names();
         if (std::find(fs_files.begin(), fs_files.end(), name) == fs_files.end())
             w.fail(unknown_key(name, fs_files, "/proc/sys/fs"));
     } else if (!sysctl_vm_find(name)) {
@@ -588,14 +594,6 @@ struct SysctlItem {
     std::optional<std::string> value;
     SourceLoc loc;
 };
-
-// The /proc/sys/fs files mmsim keeps (fs/dcache.c, fs/inode.c,
-// fs/file_table.c), in sysctl -a's order; only file-max is writable.
-const std::vector<std::string>& sysctl_fs_names() {
-    static const std::vector<std::string> names = {"dentry-state", "file-max", "file-nr", "inode-nr",
-                                                   "inode-state"};
-    return names;
-}
 
 std::vector<SysctlItem> sysctl_items(const Args& args) {
     std::vector<SysctlItem> items;
